@@ -1,0 +1,32 @@
+// The `quest-lens` CLI, and the engine process the extension starts (same entry).
+//   quest-lens doctor           the WebGPU adapter, its limits and features; exit 1 when there is none
+import { doctor } from './doctor';
+
+const usage = `usage: quest-lens <command>
+
+commands:
+  doctor      show the WebGPU adapter, its key limits and features`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'doctor':
+      return doctor(rest);
+    case undefined:
+    case '-h':
+    case '--help':
+      console.log(usage);
+      return command === undefined ? 2 : 0;
+    default:
+      console.error(`quest-lens: unknown command '${command}'\n\n${usage}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    console.error(`quest-lens: ${err.message}`);
+    process.exit(1);
+  },
+);
