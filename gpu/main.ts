@@ -1,17 +1,22 @@
 // The `quest-lens` CLI, and the engine process the extension starts (same entry).
 //   quest-lens doctor           the WebGPU adapter, its limits and features; exit 1 when there is none
+//   quest-lens serve            the engine process (started by the extension over an IPC channel)
 import { doctor } from './doctor';
+import { serve } from './serve';
 
 const usage = `usage: quest-lens <command>
 
 commands:
-  doctor      show the WebGPU adapter, its key limits and features`;
+  doctor      show the WebGPU adapter, its key limits and features
+  serve       run as the extension's engine process (IPC only)`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'doctor':
       return doctor(rest);
+    case 'serve':
+      return serve();
     case undefined:
     case '-h':
     case '--help':

@@ -7,6 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
+import { ensureWebGpu } from './ensure-webgpu.mjs';
 
 const args = process.argv.slice(2);
 const files = args.filter((a) => a.endsWith('.test.ts'));
@@ -41,9 +42,7 @@ if (files.length) {
   await timed('typecheck', () => run('npm', ['run', '--silent', 'typecheck']));
   await timed('bundle', () => run('node', ['build.mjs', '--tests']));
 }
-if (process.platform === 'linux' && !process.env.VK_DRIVER_FILES) {
-  await timed('lavapipe', () => run('bash', ['scripts/provision-lavapipe.sh']));
-}
+await timed('webgpu', ensureWebGpu);
 
 const selected = readdirSync(outdir, { recursive: true })
   .map(String)
