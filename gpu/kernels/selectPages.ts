@@ -1,0 +1,39 @@
+// selectPages op: Quest's top-k pages per KV head on the GPU, plus the always-read last page (selectPages.wgsl).
+import { checkShape } from '../errors';
+import { type Dispatch, type KernelDef, Kernels } from './registry';
+import source from './selectPages.wgsl';
+
+const kernel: KernelDef = { name: 'selectPages', source, bindings: ['read', 'readWrite', 'readWrite', 'uniform'] };
+
+export interface SelectPagesShape {
+  readonly kvHeads: number;
+  readonly maxPages: number;
+  /** Pages read per KV head, the last page included: tokenBudget / pageSize, at least 1. */
+  readonly pageBudget: number;
+}
+
+export interface SelectPagesBuffers {
+  readonly pageScore: GPUBuffer; //     (kvHeads, maxPages) f32
+  readonly selected: GPUBuffer; //      (kvHeads, pageBudget) u32 page indices, ascending
+  readonly selectedCount: GPUBuffer; // (kvHeads) u32
+  /** Params {nScored, pageBudget, maxPages} u32: the host rewrites nScored every step. */
+  readonly params: GPUBuffer;
+}
+
+export function selectPagesParams(s: SelectPagesShape, nScored: number): Uint32Array {
+  return new Uint32Array([nScored, s.pageBudget, s.maxPages]);
+}
+
+export function checkSelectPages(b: SelectPagesBuffers, s: SelectPagesShape): void {
+  checkShape(s.pageBudget >= 1, `selectPages: pageBudget (${s.pageBudget}) must be >= 1 (the last page is always read)`);
+  checkShape(b.pageScore.size >= s.kvHeads * s.maxPages * 4, `selectPages: pageScore holds ${b.pageScore.size} B, needs kvHeads*maxPages*4 = ${s.kvHeads * s.maxPages * 4}`);
+  checkShape(b.selected.size >= s.kvHeads * s.pageBudget * 4, `selectPages: selected holds ${b.selected.size} B, needs kvHeads*pageBudget*4 = ${s.kvHeads * s.pageBudget * 4}`);
+  checkShape(b.selectedCount.size >= s.kvHeads * 4, `selectPages: selectedCount holds ${b.selectedCount.size} B, needs kvHeads*4 = ${s.kvHeads * 4}`);
+}
+
+/** One workgroup per KV head. */
+export async function selectPages(k: Kernels, b: SelectPagesBuffers, s: SelectPagesShape): Promise<Dispatch> {
+  checkSelectPages(b, s);
+  const pipeline = await k.pipeline(kernel, { WG: k.gpu.summary.isSoftware ? 64 : 256 });
+  return k.dispatch(kernel, pipeline, [b.pageScore, b.selected, b.selectedCount, b.params], [s.kvHeads, 1, 1]);
+}
