@@ -43,3 +43,38 @@ export class ShapeError extends EngineError {
 export function checkShape(ok: boolean, message: string): asserts ok {
   if (!ok) throw new ShapeError(message);
 }
+
+/** A GGUF file is malformed or cannot be read; the message starts with the file's path and names the field. */
+export class GgufError extends EngineError {
+  constructor(
+    readonly path: string,
+    problem: string,
+  ) {
+    super('gguf', `${path}: ${problem}`);
+  }
+}
+
+/** A GGUF tensor uses a ggml type the engine does not read (e.g. Q5_K); the message names the tensor and the type. */
+export class UnsupportedTensorTypeError extends EngineError {
+  constructor(path: string, tensor: string, type: string, supported: readonly string[]) {
+    super(
+      'unsupported-tensor-type',
+      `${path}: tensor '${tensor}' has type ${type}, which the engine does not read (it reads ${supported.join(', ')}); ` +
+        'use a GGUF quantized as Q4_K_M, Q8_0, F16 or BF16',
+    );
+  }
+}
+
+/** Model metadata the engine cannot run: an unknown architecture, inconsistent or unsupported hyperparameters. */
+export class ModelConfigError extends EngineError {
+  constructor(path: string, problem: string) {
+    super('model-config', `${path}: ${problem}`);
+  }
+}
+
+/** A model tensor is missing or has dims other than the config implies; the message names both. */
+export class ModelShapeError extends EngineError {
+  constructor(path: string, problem: string) {
+    super('model-shape', `${path}: ${problem}`);
+  }
+}
