@@ -78,3 +78,17 @@ export class ModelShapeError extends EngineError {
     super('model-shape', `${path}: ${problem}`);
   }
 }
+
+/** The GGUF tokenizer metadata is missing, malformed, or asks for a tokenizer this engine does not implement. */
+export class TokenizerError extends EngineError {
+  constructor(message: string) {
+    super('tokenizer', message);
+  }
+}
+
+/** A chat template failed to parse or render; the message names the template source and Jinja's complaint. */
+export class ChatTemplateError extends EngineError {
+  constructor(message: string) {
+    super('chat-template', message);
+  }
+}

@@ -6,9 +6,10 @@
 // has no keys for Llama 3's `llama3` scaling: its converter precomputes the per-pair divisors and stores them as the
 // F32 tensor `rope_freqs.weight` (dims/2 values; pair i's frequency is divided by value i, as ggml_rope_ext's
 // freq_factors). readModelConfig reports that tensor as `ropeFreqsTensor` and never invents `scaling.type = 'llama3'`
-// from a GGUF; the `llama3` variant exists for configs from config.json (`rope_scaling.rope_type: llama3`), which
-// gpu/model/rope.ts turns into the same divisors (llama3FreqFactors). yarn and longrope are rejected.
+// from a GGUF (gpu/model/rope.ts can compute the same divisors from `llama3` parameters: llama3FreqFactors).
+// yarn and longrope are rejected.
 import { ModelConfigError, ModelShapeError } from '../errors';
+import type { RopeScaling } from './rope';
 import { type GgufFile, metaNumber, metaNumberOr, metaString, metaStringOr, describeMeta } from '../gguf/reader';
 
 export const supportedArchitectures = ['llama', 'qwen2', 'qwen3'] as const;
@@ -21,15 +22,8 @@ export interface RopeConfig {
   readonly dims: number;
   /** llama: adjacent pairs (normal); qwen2/qwen3: halves (neox). */
   readonly style: 'normal' | 'neox';
-  readonly scaling?:
-    | { readonly type: 'linear'; readonly factor: number }
-    | {
-        readonly type: 'llama3';
-        readonly factor: number;
-        readonly lowFreqFactor: number;
-        readonly highFreqFactor: number;
-        readonly originalContext: number;
-      };
+  /** From GGUF only linear scaling arrives here; Llama 3.x's comes as `ModelConfig.ropeFreqsTensor`. */
+  readonly scaling?: RopeScaling;
 }
 
 export interface ModelConfig {

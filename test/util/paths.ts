@@ -27,6 +27,3 @@ export function sharedModelPath(name: string): string {
   }
   return path;
 }
-
-/** Same as sharedModelPath. */
-export const sharedModel = sharedModelPath;
