@@ -1,0 +1,102 @@
+// The words around the heatmap: the legend (swatches use the same theme variables as the canvas), the one-line
+// summary, the canvas' aria-label, and the ranked file list. DOM built with textContent only.
+import { hottestPartOf, openTargetOf, type HeatmapMode, type HeatmapModel } from './model';
+import type { OpenTarget } from '../protocol';
+
+export function renderLegend(doc: Document, host: HTMLElement, model: HeatmapModel, mode: HeatmapMode): void {
+  const item = (swatch: string, text: string): HTMLElement => {
+    const span = doc.createElement('span');
+    span.className = 'hm-legend-item';
+    const sw = doc.createElement('span');
+    sw.className = `swatch ${swatch}`;
+    sw.setAttribute('aria-hidden', 'true');
+    span.append(sw, doc.createTextNode(text));
+    return span;
+  };
+  const { denseLayers, layers, kvHeads } = model.header;
+  const items: HTMLElement[] = [];
+  if (mode === 'selected') {
+    items.push(item('none', 'not selected'));
+    items.push(
+      item(
+        'ramp',
+        `selected by 1 … ${model.sparsePairs} of the ${model.sparsePairs} sparse layer-heads ` +
+          `(${layers - denseLayers} layers × ${kvHeads} KV heads)`,
+      ),
+    );
+  } else {
+    items.push(item('none', mode === 'score' ? 'lowest page score of the step' : 'no attention'));
+    items.push(item('ramp', mode === 'score' ? 'highest page score' : 'most attention of the step'));
+  }
+  items.push(item('absent', 'page not in context yet'));
+  if (denseLayers > 0 || model.sparsePairs === 0) {
+    const which = model.sparsePairs === 0 ? 'all layers' : denseLayers === 1 ? 'layer 0' : `layers 0–${denseLayers - 1}`;
+    items.push(item('dense', `${which} dense: read every page (not counted; shown in the layers view)`));
+  }
+  const help = doc.createElement('span');
+  help.className = 'hm-help';
+  help.textContent = 'Ctrl+wheel or +/− to zoom, drag to pan, arrows move, Enter opens.';
+  host.replaceChildren(...items, help);
+}
+
+export function summaryText(model: HeatmapModel): string {
+  const { layers, denseLayers, kvHeads, pageBudget, pageSize, mode } = model.header;
+  return (
+    `${model.stepCount} steps × ${model.pageCount} pages of ${pageSize} tokens · ${mode} mode · ` +
+    `${layers - denseLayers} sparse of ${layers} layers × ${kvHeads} KV heads · budget ${pageBudget} pages`
+  );
+}
+
+export function ariaLabel(model: HeatmapModel): string {
+  return (
+    `Page selection heatmap: ${model.stepCount} decode steps by ${model.pageCount} KV pages. ` +
+    'Arrow keys move between cells, comma and period jump to the previous or next selected page, Enter opens the file. ' +
+    'The Table button shows the same information as tables.'
+  );
+}
+
+export interface FileListOptions {
+  readonly interactive: boolean;
+  readonly limit: number;
+  readonly onOpen: (target: OpenTarget) => void;
+}
+
+/** Files ranked by page-steps chosen, each with a bar; a click opens the file where it was chosen most. */
+export function renderFileList(doc: Document, list: HTMLElement, model: HeatmapModel, options: FileListOptions): void {
+  const ranking = model.fileRanking(options.limit);
+  const top = ranking[0]?.pageSteps ?? 0;
+  const items = ranking
+    .filter((f) => f.pageSteps > 0)
+    .map((f) => {
+      const li = doc.createElement('li');
+      const label = `${f.path}: ${f.pageSteps} page-steps, ${f.pagesChosen} of ${f.pages} pages chosen`;
+      const name = doc.createElement(options.interactive ? 'button' : 'span');
+      name.className = 'hm-file-name';
+      name.textContent = f.path;
+      name.title = label;
+      if (name instanceof HTMLButtonElement) {
+        name.type = 'button';
+        name.setAttribute('aria-label', `Open ${label}`);
+        name.addEventListener('click', () => {
+          const part = hottestPartOf(model, f.fileIndex);
+          if (part) options.onOpen(openTargetOf(part));
+        });
+      }
+      const bar = doc.createElement('span');
+      bar.className = 'hm-file-bar';
+      bar.setAttribute('aria-hidden', 'true');
+      bar.style.width = `${top > 0 ? Math.max(2, (100 * f.pageSteps) / top) : 0}%`;
+      const count = doc.createElement('span');
+      count.className = 'hm-file-count';
+      count.textContent = String(f.pageSteps);
+      li.append(name, count, bar);
+      return li;
+    });
+  if (items.length === 0) {
+    const li = doc.createElement('li');
+    li.className = 'hm-empty';
+    li.textContent = model.stepCount === 0 ? 'No steps yet.' : 'No file pages chosen yet.';
+    items.push(li);
+  }
+  list.replaceChildren(...items);
+}
