@@ -1,6 +1,7 @@
 // pageScore op: Quest's criticality estimate of every scored page, per KV head (pageScore.wgsl).
 import { checkShape } from '../errors';
-import { type KvType, kvBytes, withKvType } from './kvType';
+import { type KvType, kvTypeBytes } from '../kv/layout';
+import { kvKernel } from './kvKernel';
 import source from './pageScore.wgsl';
 import { type Dispatch, type KernelDef, Kernels } from './registry';
 
@@ -35,8 +36,8 @@ export function pageScoreParams(s: PageScoreShape, nScored: number): Uint32Array
 export function checkPageScore(b: PageScoreBuffers, s: PageScoreShape): void {
   checkShape(s.heads % s.kvHeads === 0, `pageScore: heads (${s.heads}) must be a multiple of kvHeads (${s.kvHeads})`);
   checkShape(b.q.size >= s.heads * s.headDim * 4, `pageScore: q holds ${b.q.size} B, needs heads*headDim*4 = ${s.heads * s.headDim * 4}`);
-  const metaBytes = s.maxPages * s.kvHeads * 2 * s.headDim * kvBytes(s.kvType);
-  checkShape(b.pageMeta.size >= metaBytes, `pageScore: pageMeta holds ${b.pageMeta.size} B, needs maxPages*kvHeads*2*headDim*${kvBytes(s.kvType)} = ${metaBytes}`);
+  const metaBytes = s.maxPages * s.kvHeads * 2 * s.headDim * kvTypeBytes(s.kvType);
+  checkShape(b.pageMeta.size >= metaBytes, `pageScore: pageMeta holds ${b.pageMeta.size} B, needs maxPages*kvHeads*2*headDim*${kvTypeBytes(s.kvType)} = ${metaBytes}`);
   checkShape(b.pageTable.size >= s.maxPages * 4, `pageScore: pageTable holds ${b.pageTable.size} B, needs maxPages*4 = ${s.maxPages * 4}`);
   checkShape(b.pageScore.size >= s.kvHeads * s.maxPages * 4, `pageScore: pageScore holds ${b.pageScore.size} B, needs kvHeads*maxPages*4 = ${s.kvHeads * s.maxPages * 4}`);
 }
@@ -48,7 +49,7 @@ export async function pageScore(k: Kernels, b: PageScoreBuffers, s: PageScoreSha
   const limit = k.gpu.summary.limits.maxComputeWorkgroupStorageSize / 4;
   checkShape(groupDims <= limit, `pageScore: a KV head's query group needs ${groupDims} f32 of workgroup memory, the adapter allows ${limit}`);
   const wg = 64;
-  const def = withKvType(kernel, s.kvType);
+  const def = kvKernel(kernel, s.kvType);
   const pipeline = await k.pipeline(def, {
     WG: wg,
     AGGREGATE_SUM: s.aggregation === 'sum' ? 1 : 0,

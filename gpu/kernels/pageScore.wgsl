@@ -2,7 +2,11 @@
 //   pageScore(h, p) = Σ_i max(q_i · max_i, q_i · min_i)
 // computed for every query head h of the KV head's group and aggregated over the group (max or sum). No 1/√d:
 // ranking is scale-invariant. Only pages 0 .. nScored-1 are scored; the last page is always read and never scored.
-{{enableF16}}
+
+// kvType: begin
+alias KvType = f32;
+const KV_MAX : f32 = 0x1.fffffep+127f;   // (unused here; part of the shared KV header)
+// kvType: end
 
 struct Params {
   heads : u32,       // query heads
@@ -13,7 +17,7 @@ struct Params {
 }
 
 @group(0) @binding(0) var<storage, read> q : array<f32>;                  // (heads, headDim), after RoPE
-@group(0) @binding(1) var<storage, read> pageMeta : array<{{kvType}}>;    // (maxPages, kvHeads, 2, headDim) [0]=max [1]=min
+@group(0) @binding(1) var<storage, read> pageMeta : array<KvType>;    // (maxPages, kvHeads, 2, headDim) [0]=max [1]=min
 @group(0) @binding(2) var<storage, read> pageTable : array<u32>;          // (maxPages) logical page -> physical page
 @group(0) @binding(3) var<storage, read_write> pageScore : array<f32>;    // (kvHeads, maxPages)
 @group(0) @binding(4) var<uniform> p : Params;

@@ -12,10 +12,11 @@ export interface SelectPagesShape {
   readonly pageBudget: number;
 }
 
+/** Output in attentionDecode's PageSelection layout: `selectPages` feeds the sparse attention directly. */
 export interface SelectPagesBuffers {
-  readonly pageScore: GPUBuffer; //     (kvHeads, maxPages) f32
-  readonly selected: GPUBuffer; //      (kvHeads, pageBudget) u32 page indices, ascending
-  readonly selectedCount: GPUBuffer; // (kvHeads) u32
+  readonly pageScore: GPUBuffer; // (kvHeads, maxPages) f32
+  readonly pageIds: GPUBuffer; //   (kvHeads, maxPages) u32 logical pages, ascending; the first pageCount are used
+  readonly pageCount: GPUBuffer; // (kvHeads) u32
   /** Params {nScored, pageBudget, maxPages} u32: the host rewrites nScored every step. */
   readonly params: GPUBuffer;
 }
@@ -27,13 +28,13 @@ export function selectPagesParams(s: SelectPagesShape, nScored: number): Uint32A
 export function checkSelectPages(b: SelectPagesBuffers, s: SelectPagesShape): void {
   checkShape(s.pageBudget >= 1, `selectPages: pageBudget (${s.pageBudget}) must be >= 1 (the last page is always read)`);
   checkShape(b.pageScore.size >= s.kvHeads * s.maxPages * 4, `selectPages: pageScore holds ${b.pageScore.size} B, needs kvHeads*maxPages*4 = ${s.kvHeads * s.maxPages * 4}`);
-  checkShape(b.selected.size >= s.kvHeads * s.pageBudget * 4, `selectPages: selected holds ${b.selected.size} B, needs kvHeads*pageBudget*4 = ${s.kvHeads * s.pageBudget * 4}`);
-  checkShape(b.selectedCount.size >= s.kvHeads * 4, `selectPages: selectedCount holds ${b.selectedCount.size} B, needs kvHeads*4 = ${s.kvHeads * 4}`);
+  checkShape(b.pageIds.size >= s.kvHeads * s.maxPages * 4, `selectPages: pageIds holds ${b.pageIds.size} B, needs kvHeads*maxPages*4 = ${s.kvHeads * s.maxPages * 4}`);
+  checkShape(b.pageCount.size >= s.kvHeads * 4, `selectPages: pageCount holds ${b.pageCount.size} B, needs kvHeads*4 = ${s.kvHeads * 4}`);
 }
 
 /** One workgroup per KV head. */
 export async function selectPages(k: Kernels, b: SelectPagesBuffers, s: SelectPagesShape): Promise<Dispatch> {
   checkSelectPages(b, s);
   const pipeline = await k.pipeline(kernel, { WG: k.gpu.summary.isSoftware ? 64 : 256 });
-  return k.dispatch(kernel, pipeline, [b.pageScore, b.selected, b.selectedCount, b.params], [s.kvHeads, 1, 1]);
+  return k.dispatch(kernel, pipeline, [b.pageScore, b.pageIds, b.pageCount, b.params], [s.kvHeads, 1, 1]);
 }

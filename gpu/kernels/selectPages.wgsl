@@ -6,13 +6,13 @@
 
 struct Params {
   nScored : u32,     // pages that were scored: 0 .. nScored-1; page nScored is the last page
-  pageBudget : u32,  // slots per KV head in `selected`, the last page included
-  maxPages : u32,    // row stride of pageScore
+  pageBudget : u32,  // pages read per KV head, the last page included
+  maxPages : u32,    // row stride of pageScore and pageIds
 }
 
 @group(0) @binding(0) var<storage, read> pageScore : array<f32>;          // (kvHeads, maxPages)
-@group(0) @binding(1) var<storage, read_write> selected : array<u32>;     // (kvHeads, pageBudget) page indices
-@group(0) @binding(2) var<storage, read_write> selectedCount : array<u32>; // (kvHeads) pages used in each row
+@group(0) @binding(1) var<storage, read_write> pageIds : array<u32>;      // (kvHeads, maxPages) logical pages, ascending
+@group(0) @binding(2) var<storage, read_write> pageCount : array<u32>;    // (kvHeads) entries of pageIds used
 @group(0) @binding(3) var<uniform> p : Params;
 
 override WG : u32 = 256u;
@@ -34,7 +34,7 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) 
   let n = p.nScored;
   let k = min(p.pageBudget - 1u, n);
   let row = kvHead * p.maxPages;
-  let out = kvHead * p.pageBudget;
+  let out = kvHead * p.maxPages;
 
   // Radix select of the k-th largest key: after 4 passes `prefix` is its key and `need` the ties to take.
   var prefix = 0u;
@@ -103,11 +103,11 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) 
     for (var i = lo; i < hi; i++) {
       let key = orderKey(pageScore[row + i]);
       if (takeAll || key > threshold) {
-        selected[out + slot] = i;
+        pageIds[out + slot] = i;
         slot++;
       } else if (key == threshold) {
         if (eqBefore < need) {
-          selected[out + slot] = i;
+          pageIds[out + slot] = i;
           slot++;
         }
         eqBefore++;
@@ -115,7 +115,7 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) 
     }
   }
   if (t == 0u) {
-    selected[out + k] = n;   // the last page
-    selectedCount[kvHead] = k + 1u;
+    pageIds[out + k] = n;   // the last page
+    pageCount[kvHead] = k + 1u;
   }
 }

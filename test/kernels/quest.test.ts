@@ -77,8 +77,8 @@ for (const c of cases) {
     const selShape = { kvHeads: c.kvHeads, maxPages, pageBudget: c.pageBudget };
     const selBuffers = {
       pageScore: scoreBuffers.pageScore,
-      selected: createStorage(gpu, 'selected', c.kvHeads * c.pageBudget * 4),
-      selectedCount: createStorage(gpu, 'selectedCount', c.kvHeads * 4),
+      pageIds: createStorage(gpu, 'pageIds', c.kvHeads * maxPages * 4),
+      pageCount: createStorage(gpu, 'pageCount', c.kvHeads * 4),
       params: kernels.uniform('selectPages.params', selectPagesParams(selShape, c.nScored).buffer as ArrayBuffer),
     };
     const dispatches = [
@@ -91,15 +91,15 @@ for (const c of cases) {
 
     const scores = await readF32(gpu, scoreBuffers.pageScore, c.kvHeads * maxPages);
     const ref = pageScoreRef(q, meta, c.heads, c.kvHeads, c.headDim, c.nScored, c.aggregation);
-    const selected = new Uint32Array(await readBuffer(gpu, selBuffers.selected, c.kvHeads * c.pageBudget * 4));
-    const counts = new Uint32Array(await readBuffer(gpu, selBuffers.selectedCount, c.kvHeads * 4));
+    const selected = new Uint32Array(await readBuffer(gpu, selBuffers.pageIds, c.kvHeads * maxPages * 4));
+    const counts = new Uint32Array(await readBuffer(gpu, selBuffers.pageCount, c.kvHeads * 4));
     for (let kv = 0; kv < c.kvHeads; kv++) {
       const gpuRow = scores.subarray(kv * maxPages, kv * maxPages + c.nScored);
       expectMatches(`pageScore kv ${kv}`, gpuRow, ref[kv], { atol: 1e-4, rtol: 1e-5 });
       // Selection is checked exactly on the GPU's own scores, so rounding cannot reorder near-ties.
       const want = selectPagesRef(gpuRow, c.nScored, c.pageBudget);
-      assert.equal(counts[kv], want.length, `selectedCount kv ${kv}`);
-      assert.deepEqual([...selected.subarray(kv * c.pageBudget, kv * c.pageBudget + want.length)], want, `selected pages kv ${kv}`);
+      assert.equal(counts[kv], want.length, `pageCount kv ${kv}`);
+      assert.deepEqual([...selected.subarray(kv * maxPages, kv * maxPages + want.length)], want, `pageIds kv ${kv}`);
     }
   });
 }
@@ -117,14 +117,14 @@ test('selectPages breaks ties at the threshold by the lowest page index', async 
   const shape = { kvHeads: 1, maxPages, pageBudget: 12 };
   const b = {
     pageScore: createStorageWith(gpu, 'pageScore', scores),
-    selected: createStorage(gpu, 'selected', 12 * 4),
-    selectedCount: createStorage(gpu, 'selectedCount', 4),
+    pageIds: createStorage(gpu, 'pageIds', maxPages * 4),
+    pageCount: createStorage(gpu, 'pageCount', 4),
     params: kernels.uniform('p', selectPagesParams(shape, nScored).buffer as ArrayBuffer),
   };
   const enc = gpu.device.createCommandEncoder();
   encodeDispatches(enc, [await selectPages(kernels, b, shape)]);
   gpu.device.queue.submit([enc.finish()]);
-  const got = [...new Uint32Array(await readBuffer(gpu, b.selected, 12 * 4))];
+  const got = [...new Uint32Array(await readBuffer(gpu, b.pageIds, 12 * 4))];
   assert.deepEqual(got, selectPagesRef(scores, nScored, 12));
   assert.deepEqual(got, [1, 3, 4, 7, 10, 13, 16, 77, 140, 250, 299, 300]);
 });

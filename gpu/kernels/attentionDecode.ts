@@ -1,0 +1,136 @@
+// attentionDecode op: the only way to dispatch attentionDecode.wgsl (split phase) and, after it,
+// attentionDecodeReduce.wgsl. Built once per layer at load; a decodeStep only rewrites the cache's step uniform.
+//
+// Dense and Quest attention are one kernel: without `selection` the page list is the identity 0 .. n-1 (override
+// SPARSE = false, nothing is read); with it, the kernel reads per KV head pageCount[kvHead] logical page ids from
+// pageIds (selectPages' output: the top pages plus the always-kept last page) and splits that list instead.
+import { createStorage } from '../buffers';
+import type { Gpu } from '../device';
+import { checkShape } from '../errors';
+import type { KvCache } from '../kv/kvCache';
+import type { KvLayout } from '../kv/layout';
+import { attentionDecodeReduce, decodePartialBytes } from './attentionDecodeReduce';
+import { type KvRunOp, kvKernel } from './kvKernel';
+import { type KernelDef, Kernels, grid2d } from './registry';
+import source from './attentionDecode.wgsl';
+
+export const attentionDecodeKernel: KernelDef = {
+  name: 'attentionDecode',
+  source,
+  bindings: ['read', 'read', 'read', 'read', 'read', 'read', 'readWrite', 'uniform'],
+};
+
+/** Quest's page selection, written on the GPU by selectPages each decodeStep. */
+export interface PageSelection {
+  readonly pageIds: GPUBuffer; //   (kvHeads, maxPages) u32 logical page ids; the first pageCount[kvHead] are read
+  readonly pageCount: GPUBuffer; // (kvHeads) u32, >= 1 (the last page is always selected)
+}
+
+export interface AttentionDecodeShape {
+  /** Query heads; a multiple of the cache's kvHeads. */
+  readonly heads: number;
+  /** Page ranges per KV head (workgroups = splits × kvHeads); default decodeSplits(). */
+  readonly splits?: number;
+}
+
+export interface AttentionDecodeBuffers {
+  readonly q: GPUBuffer; //         (heads, headDim) f32, after RoPE
+  readonly out: GPUBuffer; //       (heads, headDim) f32
+  /** (heads, splits, headDim + 4) f32 scratch, shareable by all layers; made by the op when absent. */
+  readonly partial?: GPUBuffer;
+  /** Absent: dense over every page. */
+  readonly selection?: PageSelection;
+}
+
+/**
+ * Default page ranges per KV head: about 512 workgroups in all on a GPU, so a 128K context keeps every SM busy
+ * (a range re-splits each step: ceil(pages / splits) pages each); 4 on lavapipe, so tests cross range boundaries.
+ */
+export function decodeSplits(gpu: Gpu, layout: KvLayout): number {
+  const want = gpu.summary.isSoftware ? 4 : Math.ceil(512 / layout.kvHeads);
+  return Math.max(1, Math.min(layout.maxPages, want));
+}
+
+/** Bytes of workgroup memory the split kernel declares (see the var<workgroup> list in the .wgsl). */
+export function decodeWorkgroupBytes(headDim: number, group: number, tile: number): number {
+  const d4 = headDim / 4;
+  return 16 * (2 * group * d4 + 2 * tile * d4) + 4 * (tile + group * tile + 3 * group);
+}
+
+export function checkAttentionDecode(cache: KvCache, layer: number, b: AttentionDecodeBuffers, heads: number, splits: number): void {
+  const l = cache.layout;
+  checkShape(Number.isInteger(layer) && layer >= 0 && layer < l.layers, `attentionDecode: layer ${layer} is not in 0..${l.layers - 1}`);
+  checkShape(
+    Number.isInteger(heads) && heads >= l.kvHeads && heads % l.kvHeads === 0,
+    `attentionDecode: heads (${heads}) must be a positive multiple of kvHeads (${l.kvHeads})`,
+  );
+  checkShape(Number.isInteger(splits) && splits >= 1, `attentionDecode: splits (${splits}) must be an integer >= 1`);
+  const bytes = heads * l.headDim * 4;
+  checkShape(b.q.size >= bytes, `attentionDecode: q holds ${b.q.size} B, needs heads*headDim*4 = ${bytes}`);
+  checkShape(b.out.size >= bytes, `attentionDecode: out holds ${b.out.size} B, needs heads*headDim*4 = ${bytes}`);
+  checkShape(b.q !== b.out, 'attentionDecode: q and out must be different buffers');
+  if (b.selection) {
+    const ids = l.kvHeads * l.maxPages * 4;
+    checkShape(b.selection.pageIds.size >= ids, `attentionDecode: pageIds holds ${b.selection.pageIds.size} B, needs kvHeads*maxPages*4 = ${ids}`);
+    checkShape(b.selection.pageCount.size >= l.kvHeads * 4, `attentionDecode: pageCount holds ${b.selection.pageCount.size} B, needs kvHeads*4 = ${l.kvHeads * 4}`);
+  }
+}
+
+/** Attention of the cache's newest token over layer `layer` (dense, or over `b.selection`): split, then reduce. */
+export async function attentionDecode(
+  k: Kernels,
+  cache: KvCache,
+  layer: number,
+  b: AttentionDecodeBuffers,
+  s: AttentionDecodeShape,
+): Promise<KvRunOp> {
+  const l = cache.layout;
+  const splits = s.splits ?? decodeSplits(k.gpu, l);
+  checkAttentionDecode(cache, layer, b, s.heads, splits);
+  const group = s.heads / l.kvHeads;
+  const lim = k.gpu.summary.limits;
+  let tile = k.gpu.summary.isSoftware ? 16 : 32;
+  while (decodeWorkgroupBytes(l.headDim, group, tile) > lim.maxComputeWorkgroupStorageSize && tile > 4) tile /= 2;
+  checkShape(
+    decodeWorkgroupBytes(l.headDim, group, tile) <= lim.maxComputeWorkgroupStorageSize,
+    `attentionDecode: headDim ${l.headDim} × ${group} query heads per KV head do not fit ${lim.maxComputeWorkgroupStorageSize} B of workgroup memory`,
+  );
+  const wg = Math.max(k.gpu.summary.isSoftware ? 64 : 128, Math.ceil(group / 32) * 32);
+  const partialBytes = decodePartialBytes(s.heads, splits, l.headDim);
+  const partial = b.partial ?? createStorage(k.gpu, `attentionDecode.partial[${layer}]`, partialBytes);
+  checkShape(partial.size >= partialBytes, `attentionDecode: partial holds ${partial.size} B, needs heads*splits*(headDim+4)*4 = ${partialBytes}`);
+  // Dense: the page-list bindings are never read (SPARSE = false); a 16-byte buffer satisfies the layout.
+  let selection = b.selection;
+  if (!selection) {
+    const none = createStorage(k.gpu, `attentionDecode.noSelection[${layer}]`, 16);
+    selection = { pageIds: none, pageCount: none };
+  }
+
+  const def = kvKernel(attentionDecodeKernel, l.kvType);
+  const pipeline = await k.pipeline(def, {
+    HEAD_DIM: l.headDim,
+    PAGE_SIZE: l.pageSize,
+    KV_HEADS: l.kvHeads,
+    GROUP: group,
+    SPLITS: splits,
+    MAX_PAGES: l.maxPages,
+    TILE: tile,
+    WG: wg,
+    SPARSE: b.selection ? 1 : 0,
+  });
+  const split = k.dispatch(
+    def,
+    pipeline,
+    [b.q, cache.k[layer], cache.v[layer], cache.pageTable, selection.pageIds, selection.pageCount, partial, cache.step],
+    grid2d(splits * l.kvHeads, lim.maxComputeWorkgroupsPerDimension),
+  );
+  const reduce = await attentionDecodeReduce(k, { partial, out: b.out }, { heads: s.heads, headDim: l.headDim, splits });
+  return {
+    label: split.label,
+    maxTokens: 1,
+    dispatches(tokens: number) {
+      checkShape(tokens === 1, `attentionDecode: a decodeStep attends from 1 token, got a run of ${tokens}`);
+      return [split, reduce];
+    },
+  };
+}
