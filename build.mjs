@@ -34,7 +34,8 @@ const builds = [
 ];
 
 if (tests) {
-  const entryPoints = listFiles('test').filter((f) => f.endsWith('.test.ts'));
+  // test/e2e runs in its own harness (scripts/run-e2e.mjs): it drives code-server and cannot bundle playwright-core.
+  const entryPoints = listFiles('test').filter((f) => f.endsWith('.test.ts') && !f.startsWith(join('test', 'e2e')));
   builds.push({ ...node, entryPoints, outdir: 'out/test', outbase: 'test', sourcemap: true });
 }
 
