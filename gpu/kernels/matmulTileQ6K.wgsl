@@ -1,0 +1,97 @@
+// Prefill matmul, Q6_K weight: Y[m, rowOffset + n] (+)= sum_k X[m, k] * W[n, k] for the rows n of one weight
+// part. A workgroup computes a 64 x 64 tile of Y (64 tokens x 64 weight rows), stepping over K 32 at a time: its 256
+// threads dequantize the W tile (8 elements each) and copy the X tile into workgroup memory, then each accumulates
+// a 4 x 4 block of outputs in f32 from there, so every weight element read from memory serves 64 tokens.
+
+struct Params {
+  rows : u32,      // rows of this weight part
+  cols : u32,      // K
+  rowOffset : u32, // Y column of the part's row 0
+  tokens : u32,    // M
+  outCols : u32,   // Y row stride: the whole weight's rows
+  accumulate : u32, // 1: Y += X·Wᵀ (fuses a residual add), 0: Y = X·Wᵀ
+}
+
+@group(0) @binding(0) var<storage, read> ql : array<u32>;  // (rows, cols/8) low 4 bits, 128 bytes per super-block, ggml order
+@group(0) @binding(1) var<storage, read> qh : array<u32>;  // (rows, cols/16) high 2 bits, 64 bytes per super-block, ggml order
+@group(0) @binding(2) var<storage, read> sc : array<u32>;  // (rows, cols/256, 4) 16 int8 scales per super-block
+@group(0) @binding(3) var<storage, read> d : array<f32>;   // (rows, cols/256) super-block scale
+@group(0) @binding(4) var<storage, read> x : array<f32>;        // (tokens, cols) f32
+@group(0) @binding(5) var<storage, read_write> y : array<f32>;  // (tokens, outCols) f32
+@group(0) @binding(6) var<uniform> p : Params;
+
+
+const TM = 64u; // tokens per tile
+const TN = 64u; // weight rows per tile
+const TK = 32u; // K per step
+
+var<workgroup> xs : array<vec4<f32>, 512>; // (TK, TM/4): xs[k * 16 + m / 4][m % 4] = X[m0 + m, k0 + k]
+var<workgroup> ws : array<vec4<f32>, 512>; // (TK, TN/4): ws[k * 16 + n / 4][n % 4] = W[n0 + n, k0 + k]
+
+// Elements k0..k0+7 of row `row` (k0 % 8 == 0): in super-block sb = k0/256, element e = 128h + 32g + l
+// (l < 32) takes its low 4 bits from ql byte 64h + 32 (g % 2) + l (low nibble for g < 2, high for g >= 2) and its
+// top 2 bits from qh byte 32h + l at bit 2g; W = d * sc[e / 16] * (q - 32).
+fn load8(row : u32, k0 : u32) -> array<vec4<f32>, 2> {
+  let nb = p.cols / 256u;
+  let sb = k0 / 256u;
+  let e = k0 % 256u;
+  let h = e / 128u;
+  let g = (e % 128u) / 32u;
+  let l = e % 32u;
+  let blk = row * nb + sb;
+  let iq = 32u * blk + (64u * h + 32u * (g % 2u) + l) / 4u;
+  let ih = 16u * blk + (32u * h + l) / 4u;
+  let s = 8u * h + 2u * g + l / 16u;
+  let scale = d[blk] * f32(bitcast<i32>(sc[4u * blk + s / 4u] << (24u - 8u * (s % 4u))) >> 24u);
+  let shift = vec4<u32>(0u, 8u, 16u, 24u);
+  let nib = vec4<u32>(4u * (g / 2u));
+  let hs = vec4<u32>(2u * g);
+  let low0 = (vec4<u32>(ql[iq]) >> (shift + nib)) & vec4<u32>(15u);
+  let low1 = (vec4<u32>(ql[iq + 1u]) >> (shift + nib)) & vec4<u32>(15u);
+  let q0 = low0 | (((vec4<u32>(qh[ih]) >> (shift + hs)) & vec4<u32>(3u)) << vec4<u32>(4u));
+  let q1 = low1 | (((vec4<u32>(qh[ih + 1u]) >> (shift + hs)) & vec4<u32>(3u)) << vec4<u32>(4u));
+  return array<vec4<f32>, 2>(scale * (vec4<f32>(q0) - 32.0), scale * (vec4<f32>(q1) - 32.0));
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) t : u32) {
+  let n0 = wg.x * TN;
+  let m0 = wg.y * TM;
+  let tx = t % 16u;       // this thread's outputs: weight rows n0 + 4 tx + j, tokens m0 + 4 ty + i
+  let ty = t / 16u;
+  let lr = t / 4u;        // what it loads: weight row n0 + lr and token m0 + lr,
+  let lk = (t % 4u) * 8u; // elements k0 + lk .. k0 + lk + 7
+  let m = m0 + lr;
+  var acc : array<vec4<f32>, 4>; // acc[i][j] = Y[m0 + 4 ty + i, n0 + 4 tx + j]
+  for (var k0 = 0u; k0 < p.cols; k0 += TK) {
+    var wv = array<vec4<f32>, 2>(vec4<f32>(0.0), vec4<f32>(0.0));
+    if (n0 + lr < p.rows && k0 + lk < p.cols) { wv = load8(n0 + lr, k0 + lk); }
+    for (var i = 0u; i < 8u; i++) {
+      let k = k0 + lk + i;
+      var xv = 0.0;
+      if (m < p.tokens && k < p.cols) { xv = x[m * p.cols + k]; }
+      xs[(lk + i) * 16u + lr / 4u][lr % 4u] = xv;
+      ws[(lk + i) * 16u + lr / 4u][lr % 4u] = wv[i / 4u][i % 4u];
+    }
+    workgroupBarrier();
+    for (var k = 0u; k < TK; k++) {
+      let a = xs[k * 16u + ty];
+      let b = ws[k * 16u + tx];
+      acc[0] += a.x * b;
+      acc[1] += a.y * b;
+      acc[2] += a.z * b;
+      acc[3] += a.w * b;
+    }
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < 4u; i++) {
+    let mi = m0 + 4u * ty + i;
+    for (var j = 0u; j < 4u; j++) {
+      let n = n0 + 4u * tx + j;
+      if (mi < p.tokens && n < p.rows) {
+        let o = mi * p.outCols + p.rowOffset + n;
+        if (p.accumulate == 1u) { y[o] += acc[i][j]; } else { y[o] = acc[i][j]; }
+      }
+    }
+  }
+}

@@ -1,0 +1,74 @@
+// Decode matvec, F32 weight: y[rowOffset + r] (+)= sum_k W[r, k] * x[k] for the rows r of one weight part.
+// A unit of work is one 16-byte word (4 elements).
+// A group of TPR threads computes NR consecutive rows: each thread strides over the units (neighbouring threads
+// read neighbouring words: coalesced), loads a unit's x once for all NR rows (x reads, not weight reads, limit
+// quantized types at NR = 1), accumulates in f32; the group then reduces in workgroup memory. TPR = NR = 1 is
+// one row per thread, what lavapipe runs fastest.
+
+struct Params {
+  rows : u32,       // rows of this weight part
+  cols : u32,       // K
+  rowOffset : u32,  // y index of the part's row 0
+  gridX : u32,      // workgroups along x (a 2-D grid when rows need more than 65535 workgroups)
+  accumulate : u32, // 1: y += W·x (fuses a residual add), 0: y = W·x
+}
+
+@group(0) @binding(0) var<storage, read> w : array<vec4<f32>>;  // (rows, ceil(cols/4)) f32, rows zero padded to 16 B
+@group(0) @binding(1) var<storage, read> x : array<vec4<f32>>; // (ceil(cols/4)) f32
+@group(0) @binding(2) var<storage, read_write> y : array<f32>; // (rowOffset + rows) f32
+@group(0) @binding(3) var<uniform> p : Params;
+
+override WG : u32 = 256u; // threads per workgroup
+override TPR : u32 = 32u; // threads per row group: a power of two dividing WG
+override NR : u32 = 1u;   // rows per group, 1..4
+
+var<workgroup> partial : array<vec4<f32>, WG>; // per thread: its sums for the group's NR rows
+
+// x[k] for k < cols, else 0: the last word of x may hold anything past cols.
+fn xAt(k : u32) -> f32 {
+  return select(0.0, x[k / 4u][k % 4u], k < p.cols);
+}
+
+// This lane's share of rows row0 .. row0 + NR - 1; rows past the part's end repeat its last row (never written).
+fn rowsDot(row0 : u32, lane : u32) -> vec4<f32> {
+  let words = (p.cols + 3u) / 4u;
+  let units = p.cols / 4u;
+  var acc = vec4<f32>(0.0);
+  for (var u = lane; u < units; u += TPR) {
+    let xv = x[u];
+    for (var r = 0u; r < NR; r++) {
+      let row = min(row0 + r, p.rows - 1u);
+      acc[r] += dot(w[row * words + u], xv);
+    }
+  }
+  if (units < words && lane == units % TPR) {
+    let k = 4u * units;
+    let xv = vec4<f32>(xAt(k), xAt(k + 1u), xAt(k + 2u), 0.0);
+    for (var r = 0u; r < NR; r++) {
+      let row = min(row0 + r, p.rows - 1u);
+      acc[r] += dot(w[row * words + units], xv);
+    }
+  }
+  return acc;
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) t : u32) {
+  let row0 = ((wg.y * p.gridX + wg.x) * (WG / TPR) + t / TPR) * NR;
+  let lane = t % TPR;
+  var acc = vec4<f32>(0.0);
+  if (row0 < p.rows) { acc = rowsDot(row0, lane); }
+  partial[t] = acc;
+  for (var s = TPR / 2u; s > 0u; s >>= 1u) {
+    workgroupBarrier();
+    if (lane < s) { partial[t] += partial[t + s]; }
+  }
+  if (lane == 0u) {
+    for (var r = 0u; r < NR; r++) {
+      if (row0 + r < p.rows) {
+        let i = p.rowOffset + row0 + r;
+        if (p.accumulate == 1u) { y[i] += partial[t][r]; } else { y[i] = partial[t][r]; }
+      }
+    }
+  }
+}

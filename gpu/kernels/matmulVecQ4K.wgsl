@@ -1,0 +1,100 @@
+// Decode matvec, Q4_K weight: y[rowOffset + r] (+)= sum_k W[r, k] * x[k]. A super-block (256 elements) is 8 words
+// of qs plus one hdr word (d|dmin, scales[12] as ggml stores them); word c of a super-block holds elements
+// 64p + l0 + i (low nibbles, sub-block 2p) and 64p + 32 + l0 + i (high, sub-block 2p + 1), p = c / 2,
+// l0 = 16 (c % 2), i < 16; W = d * sc[j] * q - dmin * m[j], summed as d sc (sum q x) - dmin m (sum x).
+// A unit of work is one 16-byte word of qs (32 elements).
+// A group of TPR threads computes NR consecutive rows: each thread strides over the units (neighbouring threads
+// read neighbouring words: coalesced), loads a unit's x once for all NR rows (x reads, not weight reads, limit
+// quantized types at NR = 1), accumulates in f32; the group then reduces in workgroup memory. TPR = NR = 1 is
+// one row per thread, what lavapipe runs fastest.
+
+struct Params {
+  rows : u32,       // rows of this weight part
+  cols : u32,       // K, a multiple of 256
+  rowOffset : u32,  // y index of the part's row 0
+  gridX : u32,      // workgroups along x (a 2-D grid when rows need more than 65535 workgroups)
+  accumulate : u32, // 1: y += W·x (fuses a residual add), 0: y = W·x
+}
+
+@group(0) @binding(0) var<storage, read> qs : array<vec4<u32>>;   // (rows, cols/32) 32 nibbles per word
+@group(0) @binding(1) var<storage, read> hdr : array<vec4<u32>>;  // (rows, cols/256) d|dmin, scales[12]
+@group(0) @binding(2) var<storage, read> x : array<vec4<f32>>; // (cols/4) f32
+@group(0) @binding(3) var<storage, read_write> y : array<f32>; // (rowOffset + rows) f32
+@group(0) @binding(4) var<uniform> p : Params;
+
+override WG : u32 = 256u; // threads per workgroup
+override TPR : u32 = 32u; // threads per row group: a power of two dividing WG
+override NR : u32 = 1u;   // rows per group, 1..4
+
+var<workgroup> partial : array<vec4<f32>, WG>; // per thread: its sums for the group's NR rows
+
+// ggml's get_scale_min_k4: the 6-bit scale and min of sub-block j from scales[12] = hdr words y, z, w. Shifts and
+// selects only: a vector indexed at run time (m[i]) can spill to memory.
+fn scaleMin(m : vec4<u32>, j : u32) -> vec2<f32> {
+  let s = 8u * (j % 4u);
+  let a = (m.y >> s) & 0xffu; // scales[j % 4]
+  let b = (m.z >> s) & 0xffu; // scales[j % 4 + 4]
+  let c = (m.w >> s) & 0xffu; // scales[j % 4 + 8]
+  let low = vec2<u32>(a & 63u, b & 63u); // j < 4
+  let high = vec2<u32>((c & 15u) | ((a >> 6u) << 4u), (c >> 4u) | ((b >> 6u) << 4u)); // j >= 4
+  return vec2<f32>(select(high, low, j < 4u));
+}
+
+// Dots of the low and the high nibbles of the four bytes of v with xl and xh.
+fn nibbleDots(v : u32, xl : vec4<f32>, xh : vec4<f32>) -> vec2<f32> {
+  let b = vec4<u32>(v) >> vec4<u32>(0u, 8u, 16u, 24u);
+  return vec2<f32>(dot(vec4<f32>(b & vec4<u32>(15u)), xl), dot(vec4<f32>((b >> vec4<u32>(4u)) & vec4<u32>(15u)), xh));
+}
+
+// This lane's share of rows row0 .. row0 + NR - 1; rows past the part's end repeat its last row (never written).
+fn rowsDot(row0 : u32, lane : u32) -> vec4<f32> {
+  let units = p.cols / 32u;
+  let nb = p.cols / 256u;
+  var acc = vec4<f32>(0.0);
+  for (var u = lane; u < units; u += TPR) {
+    let sb = u / 8u;
+    let c = u % 8u;
+    let xb = 64u * sb + 16u * (c / 2u) + 4u * (c % 2u); // x word of element 256 sb + 64 p + l0
+    let xl0 = x[xb];
+    let xl1 = x[xb + 1u];
+    let xl2 = x[xb + 2u];
+    let xl3 = x[xb + 3u];
+    let xh0 = x[xb + 8u];
+    let xh1 = x[xb + 9u];
+    let xh2 = x[xb + 10u];
+    let xh3 = x[xb + 11u];
+    let sumX = vec2<f32>(dot(xl0 + xl1 + xl2 + xl3, vec4<f32>(1.0)), dot(xh0 + xh1 + xh2 + xh3, vec4<f32>(1.0)));
+    for (var r = 0u; r < NR; r++) {
+      let row = min(row0 + r, p.rows - 1u);
+      let q = qs[row * units + u];
+      let m = hdr[row * nb + sb];
+      let dm = unpack2x16float(m.x);
+      let lo = scaleMin(m, 2u * (c / 2u));
+      let hi = scaleMin(m, 2u * (c / 2u) + 1u);
+      let s = nibbleDots(q.x, xl0, xh0) + nibbleDots(q.y, xl1, xh1) + nibbleDots(q.z, xl2, xh2) + nibbleDots(q.w, xl3, xh3);
+      acc[r] += dm.x * (lo.x * s.x + hi.x * s.y) - dm.y * (lo.y * sumX.x + hi.y * sumX.y);
+    }
+  }
+  return acc;
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) t : u32) {
+  let row0 = ((wg.y * p.gridX + wg.x) * (WG / TPR) + t / TPR) * NR;
+  let lane = t % TPR;
+  var acc = vec4<f32>(0.0);
+  if (row0 < p.rows) { acc = rowsDot(row0, lane); }
+  partial[t] = acc;
+  for (var s = TPR / 2u; s > 0u; s >>= 1u) {
+    workgroupBarrier();
+    if (lane < s) { partial[t] += partial[t + s]; }
+  }
+  if (lane == 0u) {
+    for (var r = 0u; r < NR; r++) {
+      if (row0 + r < p.rows) {
+        let i = p.rowOffset + row0 + r;
+        if (p.accumulate == 1u) { y[i] += partial[t][r]; } else { y[i] = partial[t][r]; }
+      }
+    }
+  }
+}

@@ -1,0 +1,78 @@
+// Decode matvec, Q8_0 weight: y[rowOffset + r] (+)= sum_k W[r, k] * x[k], W[r, k] = d[r, k/32] * qs[r, k].
+// A unit of work is one 16-byte word of qs (16 elements, half a block).
+// A group of TPR threads computes NR consecutive rows: each thread strides over the units (neighbouring threads
+// read neighbouring words: coalesced), loads a unit's x once for all NR rows (x reads, not weight reads, limit
+// quantized types at NR = 1), accumulates in f32; the group then reduces in workgroup memory. TPR = NR = 1 is
+// one row per thread, what lavapipe runs fastest.
+
+struct Params {
+  rows : u32,       // rows of this weight part
+  cols : u32,       // K, a multiple of 32
+  rowOffset : u32,  // y index of the part's row 0
+  gridX : u32,      // workgroups along x (a 2-D grid when rows need more than 65535 workgroups)
+  accumulate : u32, // 1: y += W·x (fuses a residual add), 0: y = W·x
+}
+
+@group(0) @binding(0) var<storage, read> qs : array<vec4<u32>>;  // (rows, cols/16) 16 int8 per word
+@group(0) @binding(1) var<storage, read> d : array<u32>;         // (rows, ceil(cols/64)) two f16 scales per word
+@group(0) @binding(2) var<storage, read> x : array<vec4<f32>>; // (cols/4) f32
+@group(0) @binding(3) var<storage, read_write> y : array<f32>; // (rowOffset + rows) f32
+@group(0) @binding(4) var<uniform> p : Params;
+
+override WG : u32 = 256u; // threads per workgroup
+override TPR : u32 = 32u; // threads per row group: a power of two dividing WG
+override NR : u32 = 1u;   // rows per group, 1..4
+
+var<workgroup> partial : array<vec4<f32>, WG>; // per thread: its sums for the group's NR rows
+
+// The four int8 of a word, byte 0 first.
+fn int8x4(v : u32) -> vec4<f32> {
+  return vec4<f32>((vec4<i32>(bitcast<i32>(v)) << vec4<u32>(24u, 16u, 8u, 0u)) >> vec4<u32>(24u));
+}
+
+// f16 number `half` (0 or 1) of a word. (Selects, not v[i]: a vector indexed at run time can spill to memory.)
+fn f16At(w : u32, half : u32) -> f32 {
+  let v = unpack2x16float(w);
+  return select(v.x, v.y, half == 1u);
+}
+
+// This lane's share of rows row0 .. row0 + NR - 1; rows past the part's end repeat its last row (never written).
+fn rowsDot(row0 : u32, lane : u32) -> vec4<f32> {
+  let units = p.cols / 16u;
+  let dWords = (p.cols + 63u) / 64u;
+  var acc = vec4<f32>(0.0);
+  for (var u = lane; u < units; u += TPR) {
+    let x0 = x[4u * u];
+    let x1 = x[4u * u + 1u];
+    let x2 = x[4u * u + 2u];
+    let x3 = x[4u * u + 3u];
+    for (var r = 0u; r < NR; r++) {
+      let row = min(row0 + r, p.rows - 1u);
+      let q = qs[row * units + u];
+      let s = dot(int8x4(q.x), x0) + dot(int8x4(q.y), x1) + dot(int8x4(q.z), x2) + dot(int8x4(q.w), x3);
+      acc[r] += f16At(d[row * dWords + u / 4u], (u / 2u) % 2u) * s; // block u/2
+    }
+  }
+  return acc;
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) t : u32) {
+  let row0 = ((wg.y * p.gridX + wg.x) * (WG / TPR) + t / TPR) * NR;
+  let lane = t % TPR;
+  var acc = vec4<f32>(0.0);
+  if (row0 < p.rows) { acc = rowsDot(row0, lane); }
+  partial[t] = acc;
+  for (var s = TPR / 2u; s > 0u; s >>= 1u) {
+    workgroupBarrier();
+    if (lane < s) { partial[t] += partial[t + s]; }
+  }
+  if (lane == 0u) {
+    for (var r = 0u; r < NR; r++) {
+      if (row0 + r < p.rows) {
+        let i = p.rowOffset + row0 + r;
+        if (p.accumulate == 1u) { y[i] += partial[t][r]; } else { y[i] = partial[t][r]; }
+      }
+    }
+  }
+}
