@@ -1,13 +1,18 @@
 // The `quest-lens` CLI, and the engine process the extension starts (same entry).
 //   quest-lens doctor           the WebGPU adapter, its limits and features; exit 1 when there is none
+//   quest-lens generate ...     text from a GGUF model (see generateUsage)
 //   quest-lens serve            the engine process (started by the extension over an IPC channel)
 import { doctor } from './doctor';
+import { generate, generateUsage } from './generate';
 import { serve } from './serve';
 
 const usage = `usage: quest-lens <command>
 
+${generateUsage}
+
 commands:
   doctor      show the WebGPU adapter, its key limits and features
+  generate    generate text with a GGUF model
   serve       run as the extension's engine process (IPC only)`;
 
 async function main(argv: string[]): Promise<number> {
@@ -15,6 +20,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'doctor':
       return doctor(rest);
+    case 'generate':
+      return generate(rest);
     case 'serve':
       return serve();
     case undefined:

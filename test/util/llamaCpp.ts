@@ -1,4 +1,5 @@
-// Token ids from llama.cpp (node-llama-cpp 3.21.1, CPU build, vocabulary only) for the same GGUF the test reads.
+// llama.cpp (node-llama-cpp 3.21.1, prebuilt CPU build, offline) as the oracle for the same GGUF the test reads:
+// token ids (vocabulary only) and greedy decoding with next-token probabilities. Each runs in a child process.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { repoRoot } from './paths';
@@ -11,15 +12,37 @@ export interface OracleCase {
 
 /** llama_tokenize(add_special = false) ids per case, in order. Throws with the child's stderr if it fails. */
 export function llamaCppTokenize(ggufPath: string, cases: readonly OracleCase[]): number[][] {
-  const r = spawnSync(process.execPath, [join(repoRoot, 'test/util/llamaCppTokenize.mjs')], {
+  return runOracle('llamaCppTokenize.mjs', 'IDS ', { model: ggufPath, cases }) as number[][];
+}
+
+export interface EvalRun {
+  readonly prompt: readonly number[];
+  /** Greedy tokens to decode after the prompt. */
+  readonly steps: number;
+}
+
+export interface EvalResult {
+  /** The greedy tokens. */
+  readonly tokens: number[];
+  /** Per step, the next-token distribution as [id, probability] pairs, highest first (down to 1e-7). */
+  readonly probs: [number, number][][];
+}
+
+/** Greedy decoding with next-token distributions, per run (each in a fresh context of `contextSize`). */
+export function llamaCppEval(ggufPath: string, contextSize: number, runs: readonly EvalRun[]): EvalResult[] {
+  return runOracle('llamaCppEval.mjs', 'RESULT ', { model: ggufPath, contextSize, runs }) as EvalResult[];
+}
+
+function runOracle(script: string, prefix: string, input: unknown): unknown {
+  const r = spawnSync(process.execPath, [join(repoRoot, 'test/util', script)], {
     cwd: repoRoot,
-    input: JSON.stringify({ model: ggufPath, cases }),
+    input: JSON.stringify(input),
     maxBuffer: 256 << 20,
-    timeout: 120_000,
+    timeout: 300_000,
   });
-  const line = r.stdout.toString('utf8').split('\n').find((l) => l.startsWith('IDS '));
+  const line = r.stdout.toString('utf8').split('\n').find((l) => l.startsWith(prefix));
   if (r.status !== 0 || !line) {
-    throw new Error(`llama.cpp oracle exited ${r.status ?? r.signal}: ${r.stderr.toString('utf8').slice(-2000)}`);
+    throw new Error(`llama.cpp oracle ${script} exited ${r.status ?? r.signal}: ${r.stderr.toString('utf8').slice(-2000)}`);
   }
-  return JSON.parse(line.slice(4)) as number[][];
+  return JSON.parse(line.slice(prefix.length));
 }

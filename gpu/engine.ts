@@ -1,0 +1,346 @@
+// The engine: one model on one GPU with one paged KV cache. load() reads the GGUF, plans and allocates every GPU
+// buffer, and records every dispatch; prefill() appends tokens to the cache in runs; generate() decodes token by
+// token (dense or Quest), streaming tokens and, on request, the pages each step selected.
+import { basename } from 'node:path';
+import type { Gpu } from './device';
+import { EngineError } from './errors';
+import { Forward, type QuestSettings, buildForward } from './forward/forward';
+import { type RunState, createRunState } from './forward/runState';
+import { type GgufFile, readGguf } from './gguf/reader';
+import { Kernels } from './kernels/registry';
+import { topK, topKScratchBytes, defaultTopKSortSize, TOPK_MAX } from './kernels/topk';
+import { KvCache } from './kv/kvCache';
+import { type KvLayout, type KvMemory, type KvType, checkPageSize, kvLayout } from './kv/layout';
+import { type ModelConfig, readModelConfig } from './model/config';
+import { type LoadProgress, type ModelWeights, loadWeights } from './model/weights';
+import { ResultReadback, Sampler, type SamplingParams, decodeCandidates } from './sample';
+import { createTokenizer } from './tokenizer/tokenizer';
+import type { Tokenizer } from './tokenizer/tokenizer';
+import { createStorage, readF32 } from './buffers';
+import type { Dispatch } from './kernels/registry';
+
+export interface EngineOptions {
+  /** Context capacity in tokens (prompt + answer); default min(model context, 8192). */
+  readonly maxContext?: number;
+  /** Tokens per KV page; a power of two, default 16. */
+  readonly pageSize?: number;
+  /** KV element type; default f16 when the device has shader-f16. */
+  readonly kvType?: KvType;
+  /** Largest prefill run in tokens; default 512 (256 on software adapters). */
+  readonly prefillRun?: number;
+  readonly onProgress?: (p: LoadProgress) => void;
+  readonly signal?: AbortSignal;
+}
+
+/** Bytes the engine holds on the GPU, by use. */
+export interface MemoryPlan {
+  readonly weights: number;
+  readonly kv: KvMemory;
+  readonly scratch: number;
+  readonly total: number;
+}
+
+export interface ModelInfo {
+  readonly path: string;
+  readonly name: string;
+  readonly config: ModelConfig;
+  readonly kv: KvLayout;
+  readonly memory: MemoryPlan;
+  readonly loadMs: number;
+}
+
+export interface GenerateOptions {
+  readonly maxTokens: number;
+  readonly sampling?: SamplingParams;
+  readonly quest?: QuestSettings;
+  /** Record the pages each sparse layer read at each step. */
+  readonly trace?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+export interface GeneratedToken {
+  readonly token: number;
+  /** Position of the query that produced this token. */
+  readonly position: number;
+  /** (layers, kvHeads, ≤ pageBudget) pages read; dense layers empty. Present when tracing in quest mode. */
+  readonly pages?: number[][][];
+}
+
+export const denseSettings: QuestSettings = { mode: 'dense', pageBudget: 1, denseLayers: 0, aggregation: 'max' };
+
+/** A request the engine cannot serve as asked: the message names the setting, its value and the limit. */
+export class SettingsError extends EngineError {
+  constructor(message: string) {
+    super('settings', message);
+  }
+}
+
+export class Engine {
+  private candidates: { dispatches: readonly Dispatch[]; readback: ResultReadback; k: number } | undefined;
+  private traceStaging: GPUBuffer | undefined;
+  private disposed = false;
+
+  private constructor(
+    readonly gpu: Gpu,
+    readonly info: ModelInfo,
+    readonly tokenizer: Tokenizer,
+    private readonly kernels: Kernels,
+    private readonly weights: ModelWeights,
+    private readonly state: RunState,
+    private readonly cache: KvCache,
+    private readonly forward: Forward,
+    private readonly tokenReadback: ResultReadback,
+  ) {}
+
+  static async load(gpu: Gpu, path: string, options: EngineOptions = {}): Promise<Engine> {
+    const t0 = performance.now();
+    const file: GgufFile = await readGguf(path);
+    const cfg = readModelConfig(file);
+    const tokenizer = createTokenizer(file.metadata);
+    const pageSize = options.pageSize ?? 16;
+    checkPageSize(pageSize);
+    const maxContext = options.maxContext ?? Math.min(cfg.contextLength, 8192);
+    if (!(Number.isInteger(maxContext) && maxContext >= 1)) throw new SettingsError(`maxContext (${maxContext}) must be an integer >= 1`);
+    const kvType = options.kvType ?? (gpu.hasF16 ? 'f16' : 'f32');
+    if (kvType === 'f16' && !gpu.hasF16) throw new SettingsError(`kvType f16 needs shader-f16, which ${gpu.summary.description} does not offer`);
+    const layout = kvLayout({ layers: cfg.layers, kvHeads: cfg.kvHeads, headDim: cfg.headDim, maxTokens: maxContext, pageSize, kvType });
+    const prefillRun = Math.min(options.prefillRun ?? (gpu.summary.isSoftware ? 256 : 512), layout.maxPages * pageSize);
+
+    const kernels = new Kernels(gpu);
+    gpu.device.pushErrorScope('out-of-memory');
+    const weights = await loadWeights(gpu, file, cfg, options.onProgress, options.signal);
+    const state = createRunState(gpu, cfg, prefillRun);
+    const cache = KvCache.create(gpu, layout);
+    const oom = await gpu.device.popErrorScope();
+    const memory: MemoryPlan = {
+      weights: weights.bytes,
+      kv: cache.memory(),
+      scratch: state.bytes,
+      total: weights.bytes + cache.memory().total + state.bytes,
+    };
+    if (oom) {
+      weights.destroy();
+      state.destroy();
+      cache.dispose();
+      throw new EngineError(
+        'out-of-memory',
+        `${basename(path)}: the GPU ran out of memory: the model needs ${gib(memory.total)} ` +
+          `(weights ${gib(memory.weights)}, KV cache ${gib(memory.kv.total)} for ${maxContext} tokens, scratch ${gib(memory.scratch)}); ` +
+          `${gpu.summary.description} refused it (${oom.message}). Use a shorter context or a smaller quantization.`,
+      );
+    }
+    const forward = await buildForward(gpu, kernels, cfg, weights, state, cache);
+    const tokenReadback = new ResultReadback(gpu, forward.token, 4, 'readback.token');
+    const info: ModelInfo = { path, name: basename(path), config: cfg, kv: layout, memory, loadMs: performance.now() - t0 };
+    return new Engine(gpu, info, tokenizer, kernels, weights, state, cache, forward, tokenReadback);
+  }
+
+  /** Tokens in the KV cache. */
+  get length(): number {
+    return this.cache.length;
+  }
+
+  get capacity(): number {
+    return this.cache.layout.maxPages * this.cache.layout.pageSize;
+  }
+
+  /**
+   * Appends `tokens` to the cache in runs of up to the prefill run size; the last run also computes the next-token
+   * logits. Checks `signal` between runs. The cache keeps what was prefilled before a cancel.
+   */
+  async prefill(
+    tokens: ArrayLike<number>,
+    opts: { onProgress?: (done: number, total: number) => void; signal?: AbortSignal } = {},
+  ): Promise<void> {
+    this.checkAlive();
+    const n = tokens.length;
+    if (n === 0) return;
+    if (this.length + n > this.capacity) {
+      throw new SettingsError(`prefill of ${n} tokens after ${this.length} exceeds the context capacity of ${this.capacity} tokens`);
+    }
+    const vocab = this.info.config.vocab;
+    for (let i = 0; i < n; i++) {
+      const t = tokens[i];
+      if (!(Number.isInteger(t) && t >= 0 && t < vocab)) throw new SettingsError(`token ${i} (${t}) is not an id in 0..${vocab - 1}`);
+    }
+    const run = this.forward.maxRun;
+    for (let at = 0; at < n; at += run) {
+      opts.signal?.throwIfAborted();
+      const m = Math.min(run, n - at);
+      const ids = new Uint32Array(m);
+      for (let i = 0; i < m; i++) ids[i] = tokens[at + i];
+      this.gpu.device.queue.writeBuffer(this.state.ids, 0, ids);
+      this.cache.beginRun(m);
+      const encoder = this.gpu.device.createCommandEncoder();
+      this.forward.encodePrefill(encoder, m, at + m === n);
+      this.gpu.device.queue.submit([encoder.finish()]);
+      await this.gpu.device.queue.onSubmittedWorkDone();
+      opts.onProgress?.(at + m, n);
+    }
+    this.logitsReady = true;
+  }
+
+  private logitsReady = false;
+
+  /** The logits that chose the last token (after prefill: the next-token logits of the prompt). For evaluation. */
+  async logits(): Promise<Float32Array> {
+    this.checkAlive();
+    return readF32(this.gpu, this.state.logits, this.info.config.vocab);
+  }
+
+  /** Keeps the first `tokens` tokens of the cache (e.g. a shared workspace prefix) and drops the rest. */
+  truncate(tokens: number): void {
+    this.cache.truncate(tokens);
+    this.logitsReady = false;
+  }
+
+  /**
+   * Decodes up to maxTokens tokens after the prefilled prompt, stopping at an end-of-generation token (which is
+   * yielded) or when `signal` aborts. Each yielded token is already in the cache except the last one.
+   */
+  async *generate(o: GenerateOptions): AsyncGenerator<GeneratedToken> {
+    this.checkAlive();
+    if (!this.logitsReady) throw new EngineError('no-prompt', 'generate() needs a prefill() of the prompt first');
+    const quest = o.quest ?? denseSettings;
+    this.checkQuest(quest);
+    const sampler = o.sampling && o.sampling.temperature > 0 ? new Sampler(o.sampling) : undefined;
+    const pageBudget = quest.mode === 'quest' ? quest.pageBudget : 0;
+    const traced = o.trace && quest.mode === 'quest';
+    const layers = this.info.config.layers;
+    const kvHeads = this.info.config.kvHeads;
+
+    // The first token comes from the prompt's logits.
+    let next = await this.pickToken(sampler, undefined);
+    let trace: number[][][] | undefined;
+    for (let produced = 0; produced < o.maxTokens; produced++) {
+      const position = this.length - 1;
+      yield { token: next, position, ...(trace ? { pages: trace } : {}) };
+      if (this.tokenizer.isEog(next) || produced + 1 >= o.maxTokens || o.signal?.aborted) return;
+      if (this.length + 1 > this.capacity) throw new SettingsError(`the answer reached the context capacity of ${this.capacity} tokens`);
+      // decodeStep: the token just produced goes into the cache and yields the next one.
+      this.gpu.device.queue.writeBuffer(this.state.ids, 0, new Uint32Array([next]));
+      this.cache.beginRun(1);
+      this.forward.writeStepParams(this.length, quest);
+      const encoder = this.gpu.device.createCommandEncoder();
+      this.forward.encodeDecode(encoder, quest);
+      const staging = traced ? this.encodeTrace(encoder, quest, pageBudget) : undefined;
+      const pending = this.pickToken(sampler, encoder);
+      const pages = staging ? this.readTrace(staging, quest, pageBudget, layers, kvHeads) : undefined;
+      next = await pending;
+      trace = pages ? await pages : undefined;
+    }
+  }
+
+  /** Encodes (when given) and submits the step, then reads the next token: argmax, or sampled from the top-k. */
+  private async pickToken(sampler: Sampler | undefined, encoder: GPUCommandEncoder | undefined): Promise<number> {
+    const enc = encoder ?? this.gpu.device.createCommandEncoder();
+    if (!sampler) {
+      this.tokenReadback.encode(enc);
+      this.gpu.device.queue.submit([enc.finish()]);
+      return new Uint32Array(await this.tokenReadback.read())[0];
+    }
+    const c = await this.candidateOp();
+    const pass = enc.beginComputePass();
+    for (const d of c.dispatches) {
+      pass.setPipeline(d.pipeline);
+      pass.setBindGroup(0, d.bindGroup);
+      pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
+    }
+    pass.end();
+    c.readback.encode(enc);
+    this.gpu.device.queue.submit([enc.finish()]);
+    return sampler.pick(decodeCandidates(await c.readback.read(), c.k));
+  }
+
+  /** The top-k candidates op, built on the first sampled request (greedy decoding never needs it). */
+  private async candidateOp() {
+    if (this.candidates) return this.candidates;
+    const vocab = this.info.config.vocab;
+    const k = Math.min(TOPK_MAX, vocab);
+    const sortSize = defaultTopKSortSize(this.kernels, k);
+    const bytes = topKScratchBytes(vocab, k, sortSize);
+    const scratch: [GPUBuffer, GPUBuffer] = [createStorage(this.gpu, 'topk.a', bytes), createStorage(this.gpu, 'topk.b', bytes)];
+    const out = createStorage(this.gpu, 'topk.out', k * 8);
+    const dispatches = await topK(this.kernels, { logits: this.state.logits, scratch, out }, { vocab, k, sortSize });
+    this.candidates = { dispatches, readback: new ResultReadback(this.gpu, out, k * 8, 'readback.candidates'), k };
+    return this.candidates;
+  }
+
+  /** Copies each sparse layer's page count and first pageBudget page ids into the trace staging buffer. */
+  private encodeTrace(encoder: GPUCommandEncoder, quest: QuestSettings, pageBudget: number): GPUBuffer {
+    const { layers, kvHeads } = this.info.config;
+    const rowBytes = (pageBudget + 1) * 4; // count, then the page ids
+    const size = layers * kvHeads * rowBytes;
+    if (!this.traceStaging || this.traceStaging.size < size) {
+      this.traceStaging?.destroy();
+      const { GPUBufferUsage } = this.gpu.constants;
+      // Sized for the largest budget yet asked for; made again only when a request asks for more.
+      this.traceStaging = this.gpu.device.createBuffer({ label: 'trace', size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    }
+    const maxPages = this.cache.layout.maxPages;
+    for (let l = quest.denseLayers; l < layers; l++) {
+      for (let h = 0; h < kvHeads; h++) {
+        const at = (l * kvHeads + h) * rowBytes;
+        encoder.copyBufferToBuffer(this.forward.pageCount[l], h * 4, this.traceStaging, at, 4);
+        encoder.copyBufferToBuffer(this.forward.pageIds[l], h * maxPages * 4, this.traceStaging, at + 4, pageBudget * 4);
+      }
+    }
+    return this.traceStaging;
+  }
+
+  private async readTrace(staging: GPUBuffer, quest: QuestSettings, pageBudget: number, layers: number, kvHeads: number): Promise<number[][][]> {
+    await staging.mapAsync(this.gpu.constants.GPUMapMode.READ);
+    try {
+      const words = new Uint32Array(staging.getMappedRange());
+      const rowWords = pageBudget + 1;
+      const out: number[][][] = [];
+      for (let l = 0; l < layers; l++) {
+        const heads: number[][] = [];
+        for (let h = 0; h < kvHeads; h++) {
+          if (l < quest.denseLayers) {
+            heads.push([]);
+            continue;
+          }
+          const at = (l * kvHeads + h) * rowWords;
+          heads.push(Array.from(words.subarray(at + 1, at + 1 + words[at])));
+        }
+        out.push(heads);
+      }
+      return out;
+    } finally {
+      staging.unmap();
+    }
+  }
+
+  private checkQuest(q: QuestSettings): void {
+    if (q.mode === 'dense') return;
+    const maxPages = this.cache.layout.maxPages;
+    const layers = this.info.config.layers;
+    if (!(Number.isInteger(q.pageBudget) && q.pageBudget >= 1 && q.pageBudget <= maxPages)) {
+      throw new SettingsError(`pageBudget (${q.pageBudget}) must be an integer in 1..${maxPages} (the cache's pages)`);
+    }
+    if (!(Number.isInteger(q.denseLayers) && q.denseLayers >= 0 && q.denseLayers <= layers)) {
+      throw new SettingsError(`denseLayers (${q.denseLayers}) must be an integer in 0..${layers} (the model's layers)`);
+    }
+  }
+
+  private checkAlive(): void {
+    if (this.disposed) throw new EngineError('disposed', 'the engine was disposed');
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.tokenReadback.destroy();
+    this.candidates?.readback.destroy();
+    this.traceStaging?.destroy();
+    this.forward.destroy();
+    this.cache.dispose();
+    this.state.destroy();
+    this.weights.destroy();
+  }
+}
+
+function gib(bytes: number): string {
+  return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(2)} GiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}

@@ -1,0 +1,286 @@
+// The forward pass, recorded ahead: every pipeline, bind group and uniform is made by buildForward() at load, so
+// prefill runs and decodeSteps only write a few uniforms and encode prebuilt dispatches into one command buffer.
+// It reads like the architecture: one block per layer, the same for prefill (a run of tokens) and decode (one).
+import type { Gpu } from '../device';
+import { pageScore, pageScoreParams } from '../kernels/pageScore';
+import { argmax, argmaxScratchBytes } from '../kernels/argmax';
+import { attentionDecode, decodeSplits } from '../kernels/attentionDecode';
+import { decodePartialBytes } from '../kernels/attentionDecodeReduce';
+import { attentionPrefill } from '../kernels/attentionPrefill';
+import { biasAdd } from '../kernels/bias';
+import { embed } from '../kernels/embed';
+import type { KvRunOp } from '../kernels/kvKernel';
+import { kvAppend } from '../kernels/kvAppend';
+import { matmul } from '../kernels/matmul';
+import { type Dispatch, Kernels } from '../kernels/registry';
+import { rmsNorm } from '../kernels/rmsnorm';
+import { rope } from '../kernels/rope';
+import { selectPages, selectPagesParams } from '../kernels/selectPages';
+import { swiglu } from '../kernels/swiglu';
+import { createStorage, createStorageWith } from '../buffers';
+import type { KvCache } from '../kv/kvCache';
+import type { ModelConfig } from '../model/config';
+import { ropeAngleTable, ropeInvFreq } from '../model/rope';
+import type { ModelWeights } from '../model/weights';
+import type { Aggregation } from '../kernels/pageScore';
+import type { RunState } from './runState';
+
+/** One layer's attention as a decodeStep runs it: dense, or Quest (score pages, select, attend the selection). */
+interface DecodeAttention {
+  readonly dense: KvRunOp;
+  /** Per aggregation: [pageScore, selectPages] then the sparse attention. */
+  readonly quest: Readonly<Record<Aggregation, readonly Dispatch[]>>;
+  readonly sparse: KvRunOp;
+}
+
+/** The dispatches of one run size: `tokens` rows of the run state. */
+interface RunDispatches {
+  readonly tokens: number;
+  /** embed → per layer: norm, q/k/v (+bias, +qk-norm), RoPE. The layer's attention comes between pre and post. */
+  readonly embed: readonly Dispatch[];
+  readonly pre: readonly (readonly Dispatch[])[];
+  /** attn_output (+= residual), FFN norm, gate/up, SwiGLU, down (+= residual). */
+  readonly post: readonly (readonly Dispatch[])[];
+}
+
+export interface QuestSettings {
+  readonly mode: 'dense' | 'quest';
+  /** Pages each sparse layer reads per KV head, the last page included. */
+  readonly pageBudget: number;
+  /** Layers 0 .. denseLayers-1 always attend densely. */
+  readonly denseLayers: number;
+  readonly aggregation: Aggregation;
+}
+
+export class Forward {
+  constructor(
+    readonly cfg: ModelConfig,
+    readonly state: RunState,
+    readonly cache: KvCache,
+    /** Prefill run sizes, largest first (multiples of 4 down to 16 tokens): a run uses the smallest that fits. */
+    private readonly runs: readonly RunDispatches[],
+    private readonly decode: RunDispatches,
+    /** Per layer: append the run's k, v and update pageMeta (any run size up to maxTokens). */
+    private readonly kvAppend: readonly KvRunOp[],
+    private readonly prefillAttention: readonly KvRunOp[],
+    private readonly decodeAttention: readonly DecodeAttention[],
+    /** rmsnorm(last → h) then the LM head; and the same from x row 0 for a decodeStep. */
+    private readonly prefillHead: readonly Dispatch[],
+    private readonly decodeHead: readonly Dispatch[],
+    private readonly greedy: readonly Dispatch[],
+    /** uniform {heads, kvHeads, headDim, nScored, maxPages}: rewritten each step. */
+    private readonly scoreParams: GPUBuffer,
+    /** uniform {nScored, pageBudget, maxPages}: rewritten each step. */
+    private readonly selectParams: GPUBuffer,
+    /** (layers, kvHeads, maxPages) u32 page ids chosen by selectPages; one (kvHeads, maxPages) buffer per layer. */
+    readonly pageIds: readonly GPUBuffer[],
+    /** (layers, kvHeads) u32 entries of pageIds used; one buffer per layer. */
+    readonly pageCount: readonly GPUBuffer[],
+    /** (1) u32 the greedy token of the last logits. */
+    readonly token: GPUBuffer,
+    private readonly owned: readonly GPUBuffer[],
+  ) {}
+
+  get maxRun(): number {
+    return this.runs[0].tokens;
+  }
+
+  /**
+   * Encodes a prefill run of `tokens` tokens (ids already in state.ids) at the end of the cache, ending with the
+   * logits of its last token. The caller has called cache.beginRun(tokens) and submits before the next run.
+   */
+  encodePrefill(encoder: GPUCommandEncoder, tokens: number, withLogits: boolean): void {
+    const run = [...this.runs].reverse().find((r) => r.tokens >= tokens) ?? this.runs[0];
+    const list: Dispatch[] = [...run.embed];
+    for (let l = 0; l < this.cfg.layers; l++) {
+      list.push(...run.pre[l], ...this.kvAppend[l].dispatches(tokens), ...this.prefillAttention[l].dispatches(tokens), ...run.post[l]);
+    }
+    encodeList(encoder, list);
+    if (!withLogits) return;
+    const dim = this.cfg.dim;
+    encoder.copyBufferToBuffer(this.state.x, (tokens - 1) * dim * 4, this.state.last, 0, dim * 4);
+    encodeList(encoder, [...this.prefillHead, ...this.greedy]);
+  }
+
+  /** Writes the per-step Quest uniforms for a cache that will hold `length` tokens after this step. */
+  writeStepParams(length: number, quest: QuestSettings): void {
+    const nScored = Math.floor((length - 1) / this.cache.layout.pageSize);
+    const queue = this.cache.gpu.device.queue;
+    const { heads, kvHeads, headDim } = this.cfg;
+    const maxPages = this.cache.layout.maxPages;
+    queue.writeBuffer(this.scoreParams, 0, pageScoreParams({ heads, kvHeads, headDim, maxPages, kvType: this.cache.layout.kvType, aggregation: quest.aggregation }, nScored));
+    queue.writeBuffer(this.selectParams, 0, selectPagesParams({ kvHeads, maxPages, pageBudget: quest.pageBudget }, nScored));
+  }
+
+  /** Encodes one decodeStep (token id already in state.ids[0]); the cache's run of 1 is begun by the caller. */
+  encodeDecode(encoder: GPUCommandEncoder, quest: QuestSettings): void {
+    const d = this.decode;
+    const list: Dispatch[] = [...d.embed];
+    for (let l = 0; l < this.cfg.layers; l++) {
+      const a = this.decodeAttention[l];
+      const sparse = quest.mode === 'quest' && l >= quest.denseLayers;
+      list.push(...d.pre[l], ...this.kvAppend[l].dispatches(1));
+      if (sparse) list.push(...a.quest[quest.aggregation], ...a.sparse.dispatches(1));
+      else list.push(...a.dense.dispatches(1));
+      list.push(...d.post[l]);
+    }
+    list.push(...this.decodeHead, ...this.greedy);
+    encodeList(encoder, list);
+  }
+
+  destroy(): void {
+    for (const b of this.owned) b.destroy();
+  }
+}
+
+function encodeList(encoder: GPUCommandEncoder, dispatches: readonly Dispatch[]): void {
+  const pass = encoder.beginComputePass();
+  for (const d of dispatches) {
+    pass.setPipeline(d.pipeline);
+    pass.setBindGroup(0, d.bindGroup);
+    pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
+  }
+  pass.end();
+}
+
+/** Builds every dispatch of prefill runs (up to state.maxTokens tokens) and of a decodeStep. */
+export async function buildForward(
+  gpu: Gpu,
+  k: Kernels,
+  cfg: ModelConfig,
+  w: ModelWeights,
+  state: RunState,
+  cache: KvCache,
+): Promise<Forward> {
+  const owned: GPUBuffer[] = [];
+  const own = <T extends GPUBuffer>(b: T) => (owned.push(b), b);
+  const invFreq = ropeInvFreq({ theta: cfg.rope.theta, dims: cfg.rope.dims, scaling: cfg.rope.scaling, freqFactors: w.ropeFreqs });
+  const angles = own(createStorageWith(gpu, 'rope.angles', ropeAngleTable(invFreq)));
+  const maxPages = cache.layout.maxPages;
+
+  const runs: RunDispatches[] = [];
+  for (let t = state.maxTokens; t >= 16; t = Math.floor(t / 4)) runs.push(await buildRun(k, cfg, w, state, cache, angles, t));
+  if (runs.length === 0) runs.push(await buildRun(k, cfg, w, state, cache, angles, state.maxTokens));
+  const decode = await buildRun(k, cfg, w, state, cache, angles, 1);
+
+  const appends: KvRunOp[] = [];
+  const prefillAttention: KvRunOp[] = [];
+  const decodeAttention: DecodeAttention[] = [];
+  const scoreParams = own(k.uniform('pageScore.params', new ArrayBuffer(20)));
+  const selectParams = own(k.uniform('selectPages.params', new ArrayBuffer(12)));
+  const pageScores = own(createStorage(gpu, 'pageScore', cfg.kvHeads * maxPages * 4));
+  const pageIds: GPUBuffer[] = [];
+  const pageCount: GPUBuffer[] = [];
+  // One split scratch for every layer's decode attention: layers run one after another.
+  const partial = own(createStorage(gpu, 'attentionDecode.partial', decodePartialBytes(cfg.heads, decodeSplits(gpu, cache.layout), cfg.headDim)));
+  for (let l = 0; l < cfg.layers; l++) {
+    appends.push(await kvAppend(k, cache, l, { k: state.k, v: state.v }, state.maxTokens));
+    prefillAttention.push(await attentionPrefill(k, cache, l, { q: state.q, out: state.att }, { heads: cfg.heads, maxTokens: state.maxTokens }));
+    const ids = own(createStorage(gpu, `pageIds[${l}]`, cfg.kvHeads * maxPages * 4));
+    const count = own(createStorage(gpu, `pageCount[${l}]`, cfg.kvHeads * 4));
+    pageIds.push(ids);
+    pageCount.push(count);
+    const scoreShape = { heads: cfg.heads, kvHeads: cfg.kvHeads, headDim: cfg.headDim, maxPages, kvType: cache.layout.kvType };
+    const scoreBuffers = { q: state.q, pageMeta: cache.pageMeta[l], pageTable: cache.pageTable, pageScore: pageScores, params: scoreParams };
+    const select = await selectPages(
+      k,
+      { pageScore: pageScores, pageIds: ids, pageCount: count, params: selectParams },
+      { kvHeads: cfg.kvHeads, maxPages, pageBudget: maxPages },
+    );
+    decodeAttention.push({
+      dense: await attentionDecode(k, cache, l, { q: state.q, out: state.att, partial }, { heads: cfg.heads }),
+      sparse: await attentionDecode(k, cache, l, { q: state.q, out: state.att, partial, selection: { pageIds: ids, pageCount: count } }, { heads: cfg.heads }),
+      quest: {
+        max: [await pageScore(k, scoreBuffers, { ...scoreShape, aggregation: 'max' }), select],
+        sum: [await pageScore(k, scoreBuffers, { ...scoreShape, aggregation: 'sum' }), select],
+      },
+    });
+  }
+
+  const headOf = async (from: GPUBuffer) => [
+    await rmsNorm(k, { x: from, weight: w.outputNorm, out: state.h }, { rows: 1, dim: cfg.dim, eps: cfg.normEps }),
+    ...(await matmul(k, { weight: w.output, x: state.h, y: state.logits }, { tokens: 1 })),
+  ];
+  const token = own(createStorage(gpu, 'token', 4));
+  const scratch = own(createStorage(gpu, 'argmax.scratch', argmaxScratchBytes(cfg.vocab)));
+  const greedy = await argmax(k, { logits: state.logits, scratch, out: token }, { vocab: cfg.vocab });
+  return new Forward(
+    cfg,
+    state,
+    cache,
+    runs,
+    decode,
+    appends,
+    prefillAttention,
+    decodeAttention,
+    await headOf(state.last),
+    await headOf(state.x),
+    greedy,
+    scoreParams,
+    selectParams,
+    pageIds,
+    pageCount,
+    token,
+    owned,
+  );
+}
+
+/** The per-layer dispatches around attention for runs of `tokens` rows. */
+async function buildRun(
+  k: Kernels,
+  cfg: ModelConfig,
+  w: ModelWeights,
+  s: RunState,
+  cache: KvCache,
+  angles: GPUBuffer,
+  tokens: number,
+): Promise<RunDispatches> {
+  const { dim, heads, kvHeads, headDim, ffn, normEps: eps } = cfg;
+  const qDim = heads * headDim;
+  const kvDim = kvHeads * headDim;
+  const mm = (weight: RunWeight, x: GPUBuffer, y: GPUBuffer, accumulate = false) => matmul(k, { weight, x, y }, { tokens, accumulate });
+  const ropeShape = { tokens, headDim, dims: cfg.rope.dims, style: cfg.rope.style };
+  const pre: Dispatch[][] = [];
+  const post: Dispatch[][] = [];
+  for (let l = 0; l < cfg.layers; l++) {
+    const lw = w.layers[l];
+    const qOut = s.qRaw ?? s.q;
+    const kOut = s.kRaw ?? s.k;
+    const list: Dispatch[] = [
+      await rmsNorm(k, { x: s.x, weight: lw.attnNorm, out: s.h }, { rows: tokens, dim, eps }),
+      ...(await mm(lw.wq, s.h, qOut)),
+      ...(await mm(lw.wk, s.h, kOut)),
+      ...(await mm(lw.wv, s.h, s.v)),
+    ];
+    if (lw.bq && lw.bk && lw.bv) {
+      list.push(
+        await biasAdd(k, { bias: lw.bq, x: qOut }, { tokens, n: qDim }),
+        await biasAdd(k, { bias: lw.bk, x: kOut }, { tokens, n: kvDim }),
+        await biasAdd(k, { bias: lw.bv, x: s.v }, { tokens, n: kvDim }),
+      );
+    }
+    if (s.qRaw && s.kRaw && lw.qNorm && lw.kNorm) {
+      // qwen3: RMSNorm over each head's vector before RoPE.
+      list.push(
+        await rmsNorm(k, { x: s.qRaw, weight: lw.qNorm, out: s.q }, { rows: tokens * heads, dim: headDim, eps }),
+        await rmsNorm(k, { x: s.kRaw, weight: lw.kNorm, out: s.k }, { rows: tokens * kvHeads, dim: headDim, eps }),
+      );
+    }
+    list.push(
+      await rope(k, { angles, x: s.q, step: cache.step }, { ...ropeShape, heads }),
+      await rope(k, { angles, x: s.k, step: cache.step }, { ...ropeShape, heads: kvHeads }),
+    );
+    pre.push(list);
+    post.push([
+      ...(await mm(lw.wo, s.att, s.x, true)),
+      await rmsNorm(k, { x: s.x, weight: lw.ffnNorm, out: s.h }, { rows: tokens, dim, eps }),
+      ...(await mm(lw.wGate, s.h, s.gate)),
+      ...(await mm(lw.wUp, s.h, s.up)),
+      await swiglu(k, { gate: s.gate, up: s.up, out: s.act }, { tokens, ffn }),
+      ...(await mm(lw.wDown, s.act, s.x, true)),
+    ]);
+  }
+  return { tokens, embed: await embed(k, { table: w.tokenEmbd, ids: s.ids, out: s.x }, { tokens }), pre, post };
+}
+
+type RunWeight = ModelWeights['output'];
