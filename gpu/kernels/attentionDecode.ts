@@ -29,8 +29,10 @@ export interface PageSelection {
 export interface AttentionDecodeShape {
   /** Query heads; a multiple of the cache's kvHeads. */
   readonly heads: number;
-  /** Page ranges per KV head (workgroups = splits × kvHeads); default decodeSplits(). */
+  /** Page ranges per KV head (workgroups = splits × kvHeads × ceil(group / 8)); default decodeSplits(). */
   readonly splits?: number;
+  /** Threads per workgroup and keys per tile: default 128 on GPUs, 64 on lavapipe; tests cover both on lavapipe. */
+  readonly wg?: number;
 }
 
 export interface AttentionDecodeBuffers {
@@ -45,16 +47,22 @@ export interface AttentionDecodeBuffers {
 /**
  * Default page ranges per KV head: about 512 workgroups in all on a GPU, so a 128K context keeps every SM busy
  * (a range re-splits each step: ceil(pages / splits) pages each); 4 on lavapipe, so tests cross range boundaries.
+ * H100, f16, 128K tokens, one layer: 233 µs for Llama-3.2-1B's 32/8 heads × 64 (1.15 TB/s of K+V), 221 µs for
+ * Qwen2.5-0.5B's 14/2 (7 query heads per KV head: compute-bound); 32 or 256 splits were no faster.
  */
 export function decodeSplits(gpu: Gpu, layout: KvLayout): number {
   const want = gpu.summary.isSoftware ? 4 : Math.ceil(512 / layout.kvHeads);
   return Math.max(1, Math.min(layout.maxPages, want));
 }
 
+/** Query heads one split workgroup handles; a larger GQA group takes several workgroups. */
+export const maxHeadsPerWorkgroup = 8;
+
 /** Bytes of workgroup memory the split kernel declares (see the var<workgroup> list in the .wgsl). */
-export function decodeWorkgroupBytes(headDim: number, group: number, tile: number): number {
+export function decodeWorkgroupBytes(headDim: number, headsPerWorkgroup: number, wg: number): number {
   const d4 = headDim / 4;
-  return 16 * (2 * group * d4 + 2 * tile * d4) + 4 * (tile + group * tile + 3 * group);
+  const hg = headsPerWorkgroup;
+  return 16 * (hg * d4 + hg * wg) + 4 * (hg * wg + hg * (wg / 8) + hg + wg + hg * Math.floor(wg / d4));
 }
 
 export function checkAttentionDecode(cache: KvCache, layer: number, b: AttentionDecodeBuffers, heads: number, splits: number): void {
@@ -88,14 +96,16 @@ export async function attentionDecode(
   const splits = s.splits ?? decodeSplits(k.gpu, l);
   checkAttentionDecode(cache, layer, b, s.heads, splits);
   const group = s.heads / l.kvHeads;
+  const hg = Math.min(group, maxHeadsPerWorkgroup);
   const lim = k.gpu.summary.limits;
-  let tile = k.gpu.summary.isSoftware ? 16 : 32;
-  while (decodeWorkgroupBytes(l.headDim, group, tile) > lim.maxComputeWorkgroupStorageSize && tile > 4) tile /= 2;
+  const wg = s.wg ?? (k.gpu.summary.isSoftware ? 64 : 128);
+  checkShape(wg % 32 === 0 && wg <= lim.maxComputeInvocationsPerWorkgroup, `attentionDecode: wg (${wg}) must be a multiple of 32 <= ${lim.maxComputeInvocationsPerWorkgroup}`);
+  checkShape(l.headDim / 4 <= wg, `attentionDecode: headDim (${l.headDim}) must be <= ${4 * wg}: one thread per 4 dims of a V row`);
   checkShape(
-    decodeWorkgroupBytes(l.headDim, group, tile) <= lim.maxComputeWorkgroupStorageSize,
-    `attentionDecode: headDim ${l.headDim} × ${group} query heads per KV head do not fit ${lim.maxComputeWorkgroupStorageSize} B of workgroup memory`,
+    decodeWorkgroupBytes(l.headDim, hg, wg) <= lim.maxComputeWorkgroupStorageSize,
+    `attentionDecode: headDim ${l.headDim} × ${hg} query heads per workgroup need ${decodeWorkgroupBytes(l.headDim, hg, wg)} B ` +
+      `of workgroup memory, the device has ${lim.maxComputeWorkgroupStorageSize}`,
   );
-  const wg = Math.max(k.gpu.summary.isSoftware ? 64 : 128, Math.ceil(group / 32) * 32);
   const partialBytes = decodePartialBytes(s.heads, splits, l.headDim);
   const partial = b.partial ?? createStorage(k.gpu, `attentionDecode.partial[${layer}]`, partialBytes);
   checkShape(partial.size >= partialBytes, `attentionDecode: partial holds ${partial.size} B, needs heads*splits*(headDim+4)*4 = ${partialBytes}`);
@@ -112,9 +122,9 @@ export async function attentionDecode(
     PAGE_SIZE: l.pageSize,
     KV_HEADS: l.kvHeads,
     GROUP: group,
+    HG: hg,
     SPLITS: splits,
     MAX_PAGES: l.maxPages,
-    TILE: tile,
     WG: wg,
     SPARSE: b.selection ? 1 : 0,
   });
@@ -122,7 +132,7 @@ export async function attentionDecode(
     def,
     pipeline,
     [b.q, cache.k[layer], cache.v[layer], cache.pageTable, selection.pageIds, selection.pageCount, partial, cache.step],
-    grid2d(splits * l.kvHeads, lim.maxComputeWorkgroupsPerDimension),
+    grid2d(splits * l.kvHeads * Math.ceil(group / hg), lim.maxComputeWorkgroupsPerDimension),
   );
   const reduce = await attentionDecodeReduce(k, { partial, out: b.out }, { heads: s.heads, headDim: l.headDim, splits });
   return {

@@ -1,7 +1,15 @@
 // attentionDecode, split phase (flash decoding): one query token (position length-1) attends over a list of pages.
-// The list is split into SPLITS contiguous ranges; workgroup (split, kvHead) covers one range for the GROUP query
-// heads of one KV head (they share every K/V tile) and writes a partial result per query head: the unnormalized
-// output acc = Σ exp(s - max) · v with its max and sum. attentionDecodeReduce.wgsl combines the SPLITS partials.
+// The list is split into SPLITS contiguous ranges; workgroup (split, kvHead, head set) covers one range for up to
+// HG query heads of one KV head (GQA: they share every K/V row it reads) and writes a partial result per query head:
+// the unnormalized output acc = Σ exp(s - max) · v with its max and sum. attentionDecodeReduce.wgsl combines them.
+//
+// A range is read in tiles of WG keys, each key read once from the cache (no staging copy):
+//   1. thread t scores key t of the tile against the HG queries (its K row, vec4 loads);
+//   2. the tile's max per head, in two levels of workgroup memory;
+//   3. each thread turns its scores into exp(score - running max) and rescales its accumulators;
+//   4. thread (slice, lane) adds p · V[key][lane] for the keys of its slice (neighbouring lanes read neighbouring
+//      16 B of a V row) into its own accumulators, kept in registers across tiles;
+// and at the end the slices are summed in workgroup memory.
 //
 // The page list: dense (SPARSE = false) is the identity, pages 0 .. ceil(length/pageSize)-1; Quest (SPARSE = true)
 // reads per KV head pageCount[kvHead] logical page ids from pageIds[kvHead, ..] (selectPages' output, the last page
@@ -33,25 +41,26 @@ override HEAD_DIM : u32 = 64u;
 override PAGE_SIZE : u32 = 16u;
 override KV_HEADS : u32 = 1u;
 override GROUP : u32 = 1u;       // query heads per KV head
+override HG : u32 = 1u;          // query heads per workgroup: min(GROUP, MAX_HG)
 override SPLITS : u32 = 1u;      // page ranges per KV head
 override MAX_PAGES : u32 = 1u;   // row length of pageIds
-override TILE : u32 = 16u;       // keys per tile
-override WG : u32 = 64u;         // >= GROUP
+override WG : u32 = 64u;         // threads, and keys per tile: a multiple of 8, >= headDim/4
 override SPARSE : bool = false;
 override D4 : u32 = HEAD_DIM / 4u;
+override NS : u32 = WG / D4;     // key slices of the accumulation phase
+override PARTS : u32 = WG / 8u;  // first-level maxima per head
 
+const MAX_HG : u32 = 8u;             // register arrays need a fixed size; larger groups take several workgroups
 const NEG : f32 = -1e30;             // running max before any key; exp(NEG - m) == 0
-const MASKED : u32 = 0xffffffffu;    // keyPos of a tile slot that is not attended
+const MASKED : u32 = 0xffffffffu;    // rowAt of a tile key that is not attended
 
-var<workgroup> qs : array<vec4<f32>, GROUP * D4>;    // (GROUP, headDim/4) queries, pre-scaled by 1/sqrt(headDim)
-var<workgroup> ks : array<vec4<f32>, TILE * D4>;     // (TILE, headDim/4)
-var<workgroup> vs : array<vec4<f32>, TILE * D4>;     // (TILE, headDim/4)
-var<workgroup> keyPos : array<u32, TILE>;            // position of each tile key, MASKED if none
-var<workgroup> ps : array<f32, GROUP * TILE>;        // (GROUP, TILE) scores, then exp(score - rowMax)
-var<workgroup> acc : array<vec4<f32>, GROUP * D4>;   // (GROUP, headDim/4)
-var<workgroup> rowMax : array<f32, GROUP>;
-var<workgroup> rowSum : array<f32, GROUP>;
-var<workgroup> rowScale : array<f32, GROUP>;
+var<workgroup> qs : array<vec4<f32>, HG * D4>;       // (HG, headDim/4) queries, pre-scaled by 1/sqrt(headDim)
+var<workgroup> ps : array<f32, HG * WG>;             // (HG, WG) scores, then exp(score - running max)
+var<workgroup> partMax : array<f32, HG * PARTS>;     // (HG, PARTS) max over 8 keys each
+var<workgroup> tileMax : array<f32, HG>;
+var<workgroup> rowAt : array<u32, WG>;               // first vec4 of each tile key's K/V row, MASKED if none
+var<workgroup> comb : array<vec4<f32>, HG * WG>;     // (HG, NS, headDim/4) slice accumulators, at the end
+var<workgroup> combSum : array<f32, HG * NS>;        // (HG, NS) slice sums, at the end
 
 fn listedPage(head : u32, entry : u32) -> u32 {
   if (SPARSE) { return pageIds[head * MAX_PAGES + entry]; }
@@ -62,8 +71,11 @@ fn listedPage(head : u32, entry : u32) -> u32 {
 fn main(@builtin(workgroup_id) wid : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>,
         @builtin(local_invocation_index) t : u32) {
   let lin = wid.x + wid.y * nwg.x;
-  let head = lin % KV_HEADS;
-  let split = lin / KV_HEADS;
+  let sets = (GROUP + HG - 1u) / HG;     // head sets per KV head
+  let g0 = (lin % sets) * HG;           // first query head of the group handled here
+  let hn = min(HG, GROUP - g0);           // query heads handled here
+  let head = (lin / sets) % KV_HEADS;
+  let split = lin / (sets * KV_HEADS);
   if (split >= SPLITS) { return; }
   let length = step.pos0 + step.tokens;
   let pages = (length + PAGE_SIZE - 1u) / PAGE_SIZE;   // logical pages holding keys
@@ -74,80 +86,96 @@ fn main(@builtin(workgroup_id) wid : vec3<u32>, @builtin(num_workgroups) nwg : v
   let keyEnd = min(count, first + per) * PAGE_SIZE;   // list keys first*PAGE_SIZE .. keyEnd-1 (entry, slot)
   let scale = inverseSqrt(f32(HEAD_DIM));
 
-  for (var e = t; e < GROUP * D4; e += WG) {
-    qs[e] = q[head * GROUP * D4 + e] * scale;
-    acc[e] = vec4(0.0);
+  for (var e = t; e < HG * D4; e += WG) {
+    var qv = vec4(0.0);
+    if (e / D4 < hn) { qv = q[(head * GROUP + g0) * D4 + e] * scale; }
+    qs[e] = qv;
   }
-  if (t < GROUP) {
-    rowMax[t] = NEG;
-    rowSum[t] = 0.0;
-  }
+  let lane = t % D4;
+  let slice = t / D4;
+  var acc : array<vec4<f32>, MAX_HG>;
+  var sum : array<f32, MAX_HG>;
+  var runMax : array<f32, MAX_HG>;
+  for (var g = 0u; g < HG; g++) { runMax[g] = NEG; }
 
-  for (var key0 = first * PAGE_SIZE; key0 < keyEnd; key0 += TILE) {
-    workgroupBarrier();   // the previous tile is consumed (first tile: qs and acc are written)
-    for (var e = t; e < TILE * D4; e += WG) {
-      let j = e / D4;
-      let lk = key0 + j;
-      var kv = vec4(0.0);
-      var vv = vec4(0.0);
-      var pos = MASKED;
-      if (lk < keyEnd) {
-        let page = listedPage(head, lk / PAGE_SIZE);
-        let slot = lk % PAGE_SIZE;
-        if (page < pages && page * PAGE_SIZE + slot < length) {   // a bad id reads nothing
-          pos = page * PAGE_SIZE + slot;
-          let src = ((pageTable[page] * KV_HEADS + head) * PAGE_SIZE + slot) * D4 + e % D4;
-          kv = vec4<f32>(kCache[src]);
-          vv = vec4<f32>(vCache[src]);
+  for (var key0 = first * PAGE_SIZE; key0 < keyEnd; key0 += WG) {
+    workgroupBarrier();   // the previous tile is consumed (first tile: qs is written)
+    let lk = key0 + t;
+    var at = MASKED;
+    if (lk < keyEnd) {
+      let page = listedPage(head, lk / PAGE_SIZE);
+      let slot = lk % PAGE_SIZE;
+      if (page < pages && page * PAGE_SIZE + slot < length) {   // a bad id reads nothing
+        at = ((pageTable[page] * KV_HEADS + head) * PAGE_SIZE + slot) * D4;
+      }
+    }
+    rowAt[t] = at;
+    // Zeroed by hand: Mesa 25.0.7 lavapipe keeps the previous iteration's values in a loop-scoped array var.
+    var s : array<f32, MAX_HG>;
+    for (var g = 0u; g < HG; g++) { s[g] = 0.0; }
+    if (at != MASKED) {
+      for (var c = 0u; c < D4; c++) {
+        let kv = vec4<f32>(kCache[at + c]);
+        for (var g = 0u; g < HG; g++) { s[g] += dot(qs[g * D4 + c], kv); }
+      }
+    }
+    for (var g = 0u; g < HG; g++) { ps[g * WG + t] = select(NEG, s[g], at != MASKED); }
+    workgroupBarrier();
+    if (t < HG * PARTS) {
+      let base = (t / PARTS) * WG + (t % PARTS) * 8u;
+      var m = NEG;
+      for (var i = 0u; i < 8u; i++) { m = max(m, ps[base + i]); }
+      partMax[t] = m;
+    }
+    workgroupBarrier();
+    if (t < HG) {
+      var m = NEG;
+      for (var i = 0u; i < PARTS; i++) { m = max(m, partMax[t * PARTS + i]); }
+      tileMax[t] = m;
+    }
+    workgroupBarrier();
+    for (var g = 0u; g < HG; g++) {
+      let m = max(runMax[g], tileMax[g]);
+      let alpha = exp(runMax[g] - m);
+      acc[g] *= alpha;
+      sum[g] *= alpha;
+      runMax[g] = m;
+      ps[g * WG + t] = select(0.0, exp(ps[g * WG + t] - m), at != MASKED);
+    }
+    workgroupBarrier();
+    if (slice < NS) {
+      for (var j = slice; j < WG; j += NS) {
+        let row = rowAt[j];
+        if (row != MASKED) {
+          let vv = vec4<f32>(vCache[row + lane]);
+          for (var g = 0u; g < HG; g++) {
+            let p = ps[g * WG + j];
+            acc[g] += p * vv;
+            sum[g] += p;
+          }
         }
       }
-      ks[e] = kv;
-      vs[e] = vv;
-      if (e % D4 == 0u) { keyPos[j] = pos; }
     }
-    workgroupBarrier();
-    for (var e = t; e < GROUP * TILE; e += WG) {
-      let g = e / TILE;
-      let j = e % TILE;
-      var s = 0.0;
-      for (var c = 0u; c < D4; c++) { s += dot(qs[g * D4 + c], ks[j * D4 + c]); }
-      ps[e] = s;
-    }
-    workgroupBarrier();
-    if (t < GROUP) {
-      let prev = rowMax[t];
-      var m = prev;
-      for (var j = 0u; j < TILE; j++) {
-        if (keyPos[j] != MASKED) { m = max(m, ps[t * TILE + j]); }
-      }
-      let alpha = exp(prev - m);
-      var sum = 0.0;
-      for (var j = 0u; j < TILE; j++) {
-        let p = select(0.0, exp(ps[t * TILE + j] - m), keyPos[j] != MASKED);
-        ps[t * TILE + j] = p;
-        sum += p;
-      }
-      rowMax[t] = m;
-      rowSum[t] = rowSum[t] * alpha + sum;
-      rowScale[t] = alpha;
-    }
-    workgroupBarrier();
-    for (var e = t; e < GROUP * D4; e += WG) {
-      let g = e / D4;
-      let c = e % D4;
-      var a = acc[e] * rowScale[g];
-      for (var j = 0u; j < TILE; j++) { a += ps[g * TILE + j] * vs[j * D4 + c]; }
-      acc[e] = a;
+  }
+
+  // Sum the slices. Every thread holds the same runMax; an empty range (more splits than pages) writes sum 0, and
+  // the reduce gives it no weight.
+  if (slice < NS) {
+    for (var g = 0u; g < HG; g++) {
+      comb[(g * NS + slice) * D4 + lane] = acc[g];
+      if (lane == 0u) { combSum[g * NS + slice] = sum[g]; }
     }
   }
   workgroupBarrier();
-
-  // An empty range (more splits than pages) writes sum 0: the reduce gives it no weight.
-  for (var e = t; e < GROUP * D4; e += WG) {
-    let qh = head * GROUP + e / D4;
-    partial[(qh * SPLITS + split) * (D4 + 1u) + e % D4] = acc[e];
+  for (var e = t; e < hn * D4; e += WG) {
+    let g = e / D4;
+    var a = vec4(0.0);
+    for (var sl = 0u; sl < NS; sl++) { a += comb[(g * NS + sl) * D4 + e % D4]; }
+    partial[((head * GROUP + g0 + g) * SPLITS + split) * (D4 + 1u) + e % D4] = a;
   }
-  if (t < GROUP) {
-    partial[((head * GROUP + t) * SPLITS + split) * (D4 + 1u) + D4] = vec4(rowMax[t], rowSum[t], 0.0, 0.0);
+  if (t < hn) {
+    var l = 0.0;
+    for (var sl = 0u; sl < NS; sl++) { l += combSum[t * NS + sl]; }
+    partial[((head * GROUP + g0 + t) * SPLITS + split) * (D4 + 1u) + D4] = vec4(runMax[t], l, 0.0, 0.0);
   }
 }

@@ -3,8 +3,8 @@
 //
 // Element type: each such .wgsl file begins with an f32 header between `// kvType: begin` and `// kvType: end`
 // (`alias KvType = f32;` and `const KV_MAX`), so the file compiles alone as the f32 variant. For an f16 cache
-// the op swaps that block for `enable f16; alias KvType = f16; const KV_MAX = 65504`: `enable` must precede every
-// declaration, and the block is the first thing in the file. An alias keeps the kernel body identical for both types;
+// the op swaps those lines for `enable f16; alias KvType = f16; const KV_MAX = 65504`: `enable` must precede every
+// declaration, and the header is the first thing in the file. An alias keeps the kernel body identical for both types;
 // `override` constants cannot change a type.
 import type { KvType } from '../kv/layout';
 import type { Dispatch, KernelDef } from './registry';
@@ -21,7 +21,7 @@ export function kvKernel(def: KernelDef, kvType: KvType): KernelDef {
   let out = specialized.get(name);
   if (out) return out;
   const match = headerPattern.exec(def.source);
-  if (!match) throw new Error(`${def.name}.wgsl: the kvType header block must come first (only comments before it)`);
+  if (!match) throw new Error(`${def.name}.wgsl: the kvType header must come first (only comments before it)`);
   const source = kvType === 'f32' ? def.source : match[1] + f16Header + def.source.slice(match[0].length);
   out = { name, source, bindings: def.bindings };
   specialized.set(name, out);

@@ -18,6 +18,8 @@ interface DecodeCase extends CacheCase {
   readonly prefill: number;
   readonly steps: number;
   readonly splits?: number;
+  /** A GPU's workgroup size instead of lavapipe's 64. */
+  readonly wg?: number;
 }
 
 const cases: DecodeCase[] = [
@@ -28,10 +30,14 @@ const cases: DecodeCase[] = [
   { heads: 6, kvHeads: 2, headDim: 128, pageSize: 32, kvType: 'f32', maxTokens: 128, prefill: 112, steps: 1, splits: 1 }, // 113
   { heads: 6, kvHeads: 2, headDim: 128, pageSize: 32, kvType: 'f16', maxTokens: 128, prefill: 112, steps: 2, splits: 8, scatter: true },
   { heads: 8, kvHeads: 4, headDim: 64, pageSize: 4, kvType: 'f32', maxTokens: 128, prefill: 112, steps: 1, splits: 40, scatter: true }, // more splits than pages
+  { heads: 18, kvHeads: 2, headDim: 8, pageSize: 16, kvType: 'f32', maxTokens: 256, prefill: 200, steps: 1, splits: 2, scatter: true }, // 9 heads per KV head: 2 workgroups
+  // The H100's 128 threads (tiles of 128 keys), on lavapipe.
+  { heads: 8, kvHeads: 4, headDim: 64, pageSize: 16, kvType: 'f16', maxTokens: 320, prefill: 260, steps: 2, splits: 1, wg: 128, scatter: true },
+  { heads: 14, kvHeads: 2, headDim: 128, pageSize: 32, kvType: 'f32', maxTokens: 320, prefill: 299, steps: 1, splits: 2, wg: 128 },
 ];
 
 for (const c of cases) {
-  const name = `attentionDecode ${c.kvType} heads=${c.heads}/${c.kvHeads} headDim=${c.headDim} pageSize=${c.pageSize} length=${c.prefill + 1}..${c.prefill + c.steps} splits=${c.splits ?? 'default'}${c.scatter ? ' scattered' : ''}`;
+  const name = `attentionDecode ${c.kvType} heads=${c.heads}/${c.kvHeads} headDim=${c.headDim} pageSize=${c.pageSize} length=${c.prefill + 1}..${c.prefill + c.steps} splits=${c.splits ?? 'default'}${c.wg ? ` wg=${c.wg}` : ''}${c.scatter ? ' scattered' : ''}`;
   test(`${name} matches float64 attention over the whole cache`, async () => {
     const { gpu, kernels } = await testGpu();
     const cache = makeCache(gpu, c);
@@ -45,7 +51,7 @@ for (const c of cases) {
     const step = await kvAppend(kernels, cache, 0, b, 1);
     const q = storageFor(gpu, 'q', qRow);
     const out = storageFor(gpu, 'out', qRow);
-    const decode = await attentionDecode(kernels, cache, 0, { q, out }, { heads: c.heads, splits: c.splits });
+    const decode = await attentionDecode(kernels, cache, 0, { q, out }, { heads: c.heads, splits: c.splits, wg: c.wg });
     if (c.prefill > 0) {
       cache.beginRun(c.prefill);
       upload(gpu, b.k, keys.subarray(0, c.prefill * kvRow));
@@ -71,6 +77,7 @@ const sparse = [
   { heads: 6, kvHeads: 2, headDim: 8, pageSize: 4, kvType: 'f32', length: 27, splits: 2, pages: [[0, 2, 6], [5, 1, 3, 6]] },
   { heads: 8, kvHeads: 4, headDim: 64, pageSize: 16, kvType: 'f16', length: 61, splits: 4, pages: [[3], [0, 3], [1, 3], [2, 0, 1, 3]] },
   { heads: 7, kvHeads: 1, headDim: 128, pageSize: 32, kvType: 'f32', length: 113, splits: 3, pages: [[3, 1]] },
+  { heads: 10, kvHeads: 1, headDim: 64, pageSize: 4, kvType: 'f16', length: 113, splits: 1, pages: [[28, 0, 27, 13, 5, 6, 7, 8, 9, 10, 11, 12, 14, 20, 1, 2, 3, 4, 15, 16, 17, 18, 19]] },
 ] as const;
 
 for (const c of sparse) {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ShapeError } from '../../gpu/errors';
-import { attentionPrefill, prefillTiling, prefillWorkgroupBytes } from '../../gpu/kernels/attentionPrefill';
+import { type PrefillTiling, attentionPrefill, prefillTiling, prefillWorkgroupBytes } from '../../gpu/kernels/attentionPrefill';
 import { kvAppend } from '../../gpu/kernels/kvAppend';
 import { readF32 } from '../../gpu/buffers';
 import { causalAttentionRef } from '../../gpu/reference/attention';
@@ -17,6 +17,8 @@ const tolerance = { f32: { atol: 2e-5, rtol: 1e-4 }, f16: { atol: 1e-3, rtol: 2e
 interface PrefillCase extends CacheCase {
   readonly heads: number;
   readonly runs: readonly number[];
+  /** A GPU's tiling instead of lavapipe's. */
+  readonly tiling?: PrefillTiling;
 }
 
 const cases: PrefillCase[] = [
@@ -29,10 +31,14 @@ const cases: PrefillCase[] = [
   { heads: 6, kvHeads: 2, headDim: 8, pageSize: 32, kvType: 'f16', maxTokens: 128, runs: [113], scatter: true },
   { heads: 7, kvHeads: 1, headDim: 128, pageSize: 16, kvType: 'f16', maxTokens: 128, runs: [40, 73], scatter: true },
   { heads: 2, kvHeads: 1, headDim: 64, pageSize: 16, kvType: 'f32', maxTokens: 64, runs: [17, 30, 1, 3], scatter: true },
+  // The H100's tilings (64 rows × 32 keys, 32 × 16; 128 threads), on shapes small enough for lavapipe's 32 KiB.
+  { heads: 8, kvHeads: 4, headDim: 8, pageSize: 16, kvType: 'f32', maxTokens: 128, runs: [50, 63], scatter: true, tiling: { rows: 64, tile: 32, wg: 128 } },
+  { heads: 6, kvHeads: 2, headDim: 64, pageSize: 4, kvType: 'f16', maxTokens: 64, runs: [45], scatter: true, tiling: { rows: 32, tile: 16, wg: 128 } },
 ];
 
 for (const c of cases) {
-  const name = `attentionPrefill ${c.kvType} heads=${c.heads}/${c.kvHeads} headDim=${c.headDim} pageSize=${c.pageSize} runs=${c.runs.join('+')}${c.scatter ? ' scattered' : ''}`;
+  const tiling = c.tiling ? ` tiling=${c.tiling.rows}x${c.tiling.tile}/${c.tiling.wg}` : '';
+  const name = `attentionPrefill ${c.kvType} heads=${c.heads}/${c.kvHeads} headDim=${c.headDim} pageSize=${c.pageSize} runs=${c.runs.join('+')}${c.scatter ? ' scattered' : ''}${tiling}`;
   test(`${name} matches causal float64 attention`, async () => {
     const { gpu, kernels } = await testGpu();
     const cache = makeCache(gpu, c);
@@ -46,7 +52,7 @@ for (const c of cases) {
       out: storageFor(gpu, 'out', maxRun * qRow),
     };
     const append = await kvAppend(kernels, cache, 0, b, maxRun);
-    const attend = await attentionPrefill(kernels, cache, 0, b, { heads: c.heads, maxTokens: maxRun });
+    const attend = await attentionPrefill(kernels, cache, 0, b, { heads: c.heads, maxTokens: maxRun, tiling: c.tiling });
     let keys: Float32Array = new Float32Array(0);
     let values: Float32Array = new Float32Array(0);
     for (const [i, tokens] of c.runs.entries()) {
@@ -68,15 +74,18 @@ for (const c of cases) {
   });
 }
 
-test('prefill tiles shrink to fit the workgroup memory (lavapipe 32 KiB, H100 48 KiB)', () => {
+test('prefill tiles shrink to fit the workgroup memory (lavapipe 32 KiB, H100 48 KiB) and 4 output units a thread', () => {
   assert.deepEqual(prefillTiling(64, 32768, true), { rows: 16, tile: 16, wg: 64 });
-  assert.deepEqual(prefillTiling(128, 32768, true), { rows: 8, tile: 16, wg: 64 });
-  assert.deepEqual(prefillTiling(128, 49152, false), { rows: 16, tile: 16, wg: 128 });
-  assert.deepEqual(prefillTiling(64, 49152, false), { rows: 32, tile: 32, wg: 128 });
-  for (const d of [8, 64, 128, 256]) {
+  assert.deepEqual(prefillTiling(128, 32768, true), { rows: 16, tile: 16, wg: 64 });
+  assert.deepEqual(prefillTiling(128, 49152, false), { rows: 32, tile: 16, wg: 128 });
+  assert.deepEqual(prefillTiling(64, 49152, false), { rows: 64, tile: 32, wg: 128 });
+  assert.deepEqual(prefillTiling(256, 32768, true), { rows: 8, tile: 8, wg: 64 });
+  for (const d of [8, 64, 80, 128, 256]) {
     const t = prefillTiling(d, 32768, true);
     assert.ok(prefillWorkgroupBytes(d, t.rows, t.tile) <= 32768, `headDim ${d}`);
+    assert.ok((t.rows / 4) * (d / 4) <= 4 * t.wg, `headDim ${d}: output units`);
   }
+  assert.throws(() => prefillTiling(1024, 16384, true), /headDim 1024 does not fit 16384 B of workgroup memory/);
 });
 
 test('attentionPrefill rejects heads that are not a multiple of kvHeads and a q buffer too small', async () => {
@@ -93,5 +102,9 @@ test('attentionPrefill rejects heads that are not a multiple of kvHeads and a q 
     /q holds 32 B, needs maxTokens\*heads\*headDim\*4 = 768/,
   );
   await assert.rejects(attentionPrefill(kernels, cache, 0, ok, { heads: 6, maxTokens: 17 }), /maxTokens \(17\) must be an integer in 1..cache capacity \(16\)/);
+  await assert.rejects(
+    attentionPrefill(kernels, cache, 0, ok, { heads: 6, maxTokens: 4, tiling: { rows: 6, tile: 16, wg: 64 } }),
+    /tiling rows 6 and tile 16 must be multiples of 4/,
+  );
   cache.dispose();
 });

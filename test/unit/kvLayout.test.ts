@@ -43,26 +43,28 @@ test('kvIndex and pageMetaIndex follow (page, kvHead, row, dim)', () => {
 });
 
 test('f16 conversion matches a table of known bit patterns', () => {
-  const table: [number, number][] = [
-    [0, 0x0000],
-    [-0, 0x8000],
-    [1, 0x3c00],
-    [-2, 0xc000],
-    [0.1, 0x2e66],
-    [65504, 0x7bff],
-    [65520, 0x7c00], // rounds up to infinity
-    [2 ** -24, 0x0001], // smallest subnormal
-    [2 ** -25, 0x0000], // a tie: to even (zero)
-    [3 * 2 ** -25, 0x0002], // a tie: to even (2)
-    [6.103515625e-5, 0x0400], // smallest normal
-    [1 + 2 ** -11, 0x3c00], // a tie: to even
-    [1 + 3 * 2 ** -11, 0x3c02],
+  // [x, f16Bits(x), f16Value of those bits]
+  const table: [number, number, number][] = [
+    [0, 0x0000, 0],
+    [1, 0x3c00, 1],
+    [-2, 0xc000, -2],
+    [0.1, 0x2e66, 0.0999755859375],
+    [65504, 0x7bff, 65504],
+    [65520, 0x7c00, Infinity], // rounds up past the largest finite f16
+    [2 ** -24, 0x0001, 2 ** -24], // smallest subnormal
+    [2 ** -25, 0x0000, 0], // a tie: to even (zero)
+    [3 * 2 ** -25, 0x0002, 2 ** -23], // a tie: to even (2)
+    [6.103515625e-5, 0x0400, 6.103515625e-5], // smallest normal
+    [1 + 2 ** -11, 0x3c00, 1], // a tie: to even
+    [1 + 3 * 2 ** -11, 0x3c02, 1 + 2 ** -9], // a tie: to even (up)
   ];
-  for (const [x, bits] of table) assert.equal(f16Bits(x), bits, `f16Bits(${x})`);
-  for (const [x, bits] of table.filter(([x]) => Math.abs(x) <= 65504 && x !== 2 ** -25)) {
-    if (x !== 1 + 2 ** -11 && x !== 1 + 3 * 2 ** -11 && x !== 0.1 && x !== 3 * 2 ** -25) assert.equal(f16Value(bits), x, `f16Value(${bits})`);
+  for (const [x, bits, value] of table) {
+    assert.equal(f16Bits(x), bits, `f16Bits(${x})`);
+    assert.equal(f16Value(bits), value, `f16Value(0x${bits.toString(16)})`);
   }
-  assert.equal(f16Value(0x2e66), 0.0999755859375);
+  assert.equal(f16Bits(-0), 0x8000);
+  assert.ok(Number.isNaN(f16Value(f16Bits(NaN))));
   assert.equal(roundToKvType(1e6, 'f16'), 65504, 'clamped to the f16 range before rounding');
+  assert.equal(roundToKvType(-70000, 'f16'), -65504);
   assert.equal(roundToKvType(0.1, 'f32'), Math.fround(0.1));
 });
