@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ShapeError } from '../../gpu/errors';
-import { f16Bits, f16Value, roundToKvType } from '../../gpu/kv/f16';
+import { roundToKvType } from '../../gpu/kv/f16';
+import { f16ToNumber as f16Value, numberToF16 as f16Bits } from '../../gpu/quant/half';
 import { kvIndex, kvLayout, kvMemory, pageMetaIndex, pagesFor } from '../../gpu/kv/layout';
 
 test('kvLayout defaults to pages of 16 and rounds the capacity up to whole pages', () => {
