@@ -30,7 +30,7 @@ export async function generate(argv: string[]): Promise<number> {
       budget: { type: 'string', default: '1024' },
       'page-size': { type: 'string', default: '16' },
       'dense-layers': { type: 'string', default: '2' },
-      aggregation: { type: 'string', default: 'max' },
+      aggregation: { type: 'string', default: 'sum' },
       context: { type: 'string' },
       trace: { type: 'string' },
     },

@@ -40,6 +40,8 @@ export class ReferenceModel {
   constructor(
     readonly cfg: ModelConfig,
     private readonly weights: ReferenceWeights,
+    /** Called at every layer with the query (heads, headDim) after RoPE and the layer's keys so far: for evaluations. */
+    private readonly onAttention?: (layer: number, q: Float64Array, keys: readonly number[][]) => void,
   ) {
     const { theta, dims, scaling } = cfg.rope;
     // Llama 3.x GGUFs carry their scaling as per-pair frequency divisors (rope_freqs.weight).
@@ -86,6 +88,7 @@ export class ReferenceModel {
       this.keys[l].push(Array.from(kr));
       this.values[l].push(Array.from(v));
 
+      this.onAttention?.(l, qr, this.keys[l]);
       const att = attend(qr, this.keys[l], this.values[l], c.heads, c.headDim, group);
       x = add(x, matVec(this.w(`${p}attn_output.weight`), att, c.dim));
 
