@@ -7,7 +7,7 @@ import { EngineError } from './errors';
 import { Forward, type QuestSettings, buildForward } from './forward/forward';
 import { type RunState, createRunState } from './forward/runState';
 import { type GgufFile, readGguf } from './gguf/reader';
-import { Kernels } from './kernels/registry';
+import { Kernels, encodeDispatches } from './kernels/registry';
 import { topK, topKScratchBytes, defaultTopKSortSize, TOPK_MAX } from './kernels/topk';
 import { KvCache } from './kv/kvCache';
 import { type KvLayout, type KvMemory, type KvType, checkPageSize, kvLayout } from './kv/layout';
@@ -240,13 +240,7 @@ export class Engine {
       return new Uint32Array(await this.tokenReadback.read())[0];
     }
     const c = await this.candidateOp();
-    const pass = enc.beginComputePass();
-    for (const d of c.dispatches) {
-      pass.setPipeline(d.pipeline);
-      pass.setBindGroup(0, d.bindGroup);
-      pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
-    }
-    pass.end();
+    encodeDispatches(enc, c.dispatches);
     c.readback.encode(enc);
     this.gpu.device.queue.submit([enc.finish()]);
     return sampler.pick(decodeCandidates(await c.readback.read(), c.k));

@@ -12,7 +12,7 @@ import { embed } from '../kernels/embed';
 import type { KvRunOp } from '../kernels/kvKernel';
 import { kvAppend } from '../kernels/kvAppend';
 import { matmul } from '../kernels/matmul';
-import { type Dispatch, Kernels } from '../kernels/registry';
+import { type Dispatch, Kernels, encodeDispatches } from '../kernels/registry';
 import { rmsNorm } from '../kernels/rmsnorm';
 import { rope } from '../kernels/rope';
 import { selectPages, selectPagesParams } from '../kernels/selectPages';
@@ -95,11 +95,11 @@ export class Forward {
     for (let l = 0; l < this.cfg.layers; l++) {
       list.push(...run.pre[l], ...this.kvAppend[l].dispatches(tokens), ...this.prefillAttention[l].dispatches(tokens), ...run.post[l]);
     }
-    encodeList(encoder, list);
+    encodeDispatches(encoder, list);
     if (!withLogits) return;
     const dim = this.cfg.dim;
     encoder.copyBufferToBuffer(this.state.x, (tokens - 1) * dim * 4, this.state.last, 0, dim * 4);
-    encodeList(encoder, [...this.prefillHead, ...this.greedy]);
+    encodeDispatches(encoder, [...this.prefillHead, ...this.greedy]);
   }
 
   /** Writes the per-step Quest uniforms for a cache that will hold `length` tokens after this step. */
@@ -125,22 +125,12 @@ export class Forward {
       list.push(...d.post[l]);
     }
     list.push(...this.decodeHead, ...this.greedy);
-    encodeList(encoder, list);
+    encodeDispatches(encoder, list);
   }
 
   destroy(): void {
     for (const b of this.owned) b.destroy();
   }
-}
-
-function encodeList(encoder: GPUCommandEncoder, dispatches: readonly Dispatch[]): void {
-  const pass = encoder.beginComputePass();
-  for (const d of dispatches) {
-    pass.setPipeline(d.pipeline);
-    pass.setBindGroup(0, d.bindGroup);
-    pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
-  }
-  pass.end();
 }
 
 /** Builds every dispatch of prefill runs (up to state.maxTokens tokens) and of a decodeStep. */

@@ -7,28 +7,15 @@ import { type Aggregation, pageScore, pageScoreParams } from '../../gpu/kernels/
 import { encodeDispatches } from '../../gpu/kernels/registry';
 import { selectPages, selectPagesParams } from '../../gpu/kernels/selectPages';
 import { pageScoreRef, selectPagesRef } from '../../gpu/reference/quest';
+import { pageMetaRef } from '../../gpu/reference/kv';
 import { expectMatches } from '../util/expectMatches';
 import { testGpu } from '../util/gpu';
 import { randomF32, rng } from '../util/random';
 
-/** pageMeta (pages, kvHeads, 2, headDim) from random keys, so that max >= min as in a real cache. */
+/** pageMeta (pages, kvHeads, 2, headDim) of random keys, so that max >= min as in a real cache. */
 function randomPageMeta(pages: number, kvHeads: number, headDim: number, pageSize: number, seed: number): Float32Array {
-  const keys = randomF32(pages * kvHeads * pageSize * headDim, seed, 2);
-  const meta = new Float32Array(pages * kvHeads * 2 * headDim);
-  for (let p = 0; p < pages; p++)
-    for (let h = 0; h < kvHeads; h++)
-      for (let i = 0; i < headDim; i++) {
-        let max = -Infinity;
-        let min = Infinity;
-        for (let t = 0; t < pageSize; t++) {
-          const v = keys[((p * kvHeads + h) * pageSize + t) * headDim + i];
-          max = Math.max(max, v);
-          min = Math.min(min, v);
-        }
-        meta[((p * kvHeads + h) * 2 + 0) * headDim + i] = max;
-        meta[((p * kvHeads + h) * 2 + 1) * headDim + i] = min;
-      }
-  return meta;
+  const keys = randomF32(pages * pageSize * kvHeads * headDim, seed, 2);
+  return Float32Array.from(pageMetaRef(keys, pages * pageSize, kvHeads, headDim, pageSize, 'f32'));
 }
 
 interface Case {
