@@ -29,6 +29,8 @@ const builds = [
   { ...node, entryPoints: ['extension/extension.ts'], outfile: 'dist/extension.js' },
   // Engine process and CLI: one entry, `quest-lens <command>`; the extension starts it as a child process.
   { ...node, entryPoints: ['gpu/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  // `npm run bench`: engine speed on the adapter at hand (bench/README in BENCHMARKS.md).
+  { ...node, entryPoints: ['bench/main.ts'], outfile: 'dist/bench.js' },
   // `npm run eval`: Quest's passkey retrieval through the engine (top-level await: ESM).
   { ...node, format: 'esm', entryPoints: ['eval/passkey.ts'], outfile: 'dist/eval.mjs' },
   // Webview: the chat view and heatmap (DOM only); main.ts imports styles.css, written beside as main.css.

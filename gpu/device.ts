@@ -70,6 +70,11 @@ export class Gpu {
 export interface OpenGpuOptions {
   /** Called for every validation or out-of-memory error no error scope caught: these are engine bugs. */
   onUncapturedError?: (message: string) => void;
+  /**
+   * More Dawn instance flags, e.g. `disable-dawn-features=timestamp_quantization` for benchmarks: by default Dawn
+   * rounds timestamps to 2^16 ns, which hides kernels of a few µs.
+   */
+  dawnFlags?: readonly string[];
 }
 
 /**
@@ -80,7 +85,7 @@ export async function openGpu(options: OpenGpuOptions = {}): Promise<Gpu> {
   prepareEnvironment();
   const dawn: Dawn = await import('webgpu');
   // NVIDIA exposes shader-f16 through Vulkan only with this toggle (webgpu-node.md §3); harmless elsewhere.
-  const instance = dawn.create(['enable-dawn-features=vulkan_enable_f16_on_nvidia']);
+  const instance = dawn.create(['enable-dawn-features=vulkan_enable_f16_on_nvidia', ...(options.dawnFlags ?? [])]);
   let adapter: GPUAdapter | null = null;
   try {
     adapter = await instance.requestAdapter({ powerPreference: 'high-performance' });

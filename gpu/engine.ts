@@ -135,6 +135,20 @@ export class Engine {
     return new Engine(gpu, info, tokenizer, kernels, weights, state, cache, forward, tokenReadback);
   }
 
+  /**
+   * The engine's parts, for benchmarks that time a decodeStep's dispatches or fill a long KV cache without a prefill.
+   * Not for the product: the engine's own methods keep these consistent.
+   */
+  internals(): {
+    readonly forward: Forward;
+    readonly cache: KvCache;
+    readonly state: RunState;
+    readonly weights: ModelWeights;
+    readonly kernels: Kernels;
+  } {
+    return { forward: this.forward, cache: this.cache, state: this.state, weights: this.weights, kernels: this.kernels };
+  }
+
   /** Tokens in the KV cache. */
   get length(): number {
     return this.cache.length;

@@ -1,0 +1,146 @@
+// `npm run bench` (dist/bench.js): measures the engine on this machine's GPU and writes bench/results/*.json, then
+// regenerates BENCHMARKS.md's tables from every result there.
+//   node dist/bench.js [--suite device|smoke] [--plans 0,2] [--out DIR] [--tmp DIR] [--no-report]
+//   node dist/bench.js report              only regenerate BENCHMARKS.md from bench/results/*.json
+// The default suite is `device` on a hardware GPU and `smoke` on a software adapter (whose results go to a temp
+// folder: lavapipe figures say nothing about speed). BENCH_COMMIT / BENCH_DIRTY override the git commit recorded
+// (the GPU machine gets the working tree without .git).
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { benchDawnFlags, openBenchGpu } from './benchGpu';
+import { measureCopyBandwidth } from './copyBandwidth';
+import { GpuTimer } from './gpuTimer';
+import { benchModel } from './modelBench';
+import { writeBenchmarksMarkdown } from './report';
+import type { BenchResult, ModelResult } from './results';
+import { suites } from './suites';
+
+async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'report') {
+    const { values: a } = parseArgs({ args: argv.slice(1), options: { results: { type: 'string', default: 'bench/results' }, markdown: { type: 'string', default: 'BENCHMARKS.md' } } });
+    writeBenchmarksMarkdown(a.results!, a.markdown!);
+    console.log(`[bench] ${a.markdown} regenerated from ${a.results}`);
+    return 0;
+  }
+  const { values: a } = parseArgs({
+    args: argv,
+    options: {
+      suite: { type: 'string' },
+      plans: { type: 'string' },
+      out: { type: 'string' },
+      tmp: { type: 'string' },
+      'no-report': { type: 'boolean', default: false },
+    },
+  });
+  const t00 = performance.now();
+  const log = (m: string) => console.log(`[bench ${((performance.now() - t00) / 1000).toFixed(1).padStart(6)} s] ${m}`);
+  const gpu = await openBenchGpu();
+  try {
+    const software = gpu.summary.isSoftware;
+    const suite = suites[a.suite ?? (software ? 'smoke' : 'device')];
+    if (!suite) throw new Error(`--suite must be one of ${Object.keys(suites).join(', ')}, got '${a.suite}'`);
+    const picked = a.plans ? a.plans.split(',').map(Number) : suite.plans.map((_, i) => i);
+    for (const i of picked) if (!suite.plans[i]) throw new Error(`--plans: suite ${suite.name} has plans 0..${suite.plans.length - 1}, got ${i}`);
+    const outDir = a.out ?? (software ? mkdtempSync(join(tmpdir(), 'quest-lens-bench-')) : 'bench/results');
+    const tmpDir = a.tmp ?? mkdtempSync(join(tmpdir(), 'quest-lens-models-'));
+    mkdirSync(outDir, { recursive: true });
+    log(`${gpu.summary.description} (${gpu.summary.vendor} ${gpu.summary.architecture}); suite ${suite.name}, plans ${picked.join(',')}`);
+
+    const timer = gpu.hasTimestamps ? new GpuTimer(gpu) : undefined;
+    const copy = await measureCopyBandwidth(gpu, suite.copyBytes, suite.copyReps, timer, software ? 100 : 1500);
+    let copyAtEnd: typeof copy | undefined;
+    const bw = (c: typeof copy) => c.kernelBytesPerSecond ?? c.gpuBytesPerSecond ?? c.wallBytesPerSecond;
+    let copyBytesPerSecond = bw(copy);
+    log(`copy bandwidth ${(copyBytesPerSecond / 1e9).toFixed(0)} GB/s (read + write; copyBufferToBuffer ${((copy.gpuBytesPerSecond ?? copy.wallBytesPerSecond) / 1e9).toFixed(0)} GB/s)`);
+
+    const date = new Date().toISOString();
+    const device = { description: gpu.summary.description, vendor: gpu.summary.vendor, architecture: gpu.summary.architecture, ...driver(), isSoftware: software };
+    const models: ModelResult[] = [];
+    const settings = { pageSize: 16, denseLayers: 2, decodeTokens: suite.decodeTokens, profileReps: suite.profileReps };
+    const result = (): BenchResult => ({
+      schema: 1,
+      suite: suite.name,
+      date,
+      ...commit(),
+      command: `node dist/bench.js ${argv.join(' ')}`.trim(),
+      device,
+      runtime: { node: process.version, webgpu: packageVersion('webgpu'), dawnFlags: benchDawnFlags },
+      settings: { ...settings, kvType: gpu.hasF16 ? 'f16' : 'f32', aggregation: 'max' },
+      copy,
+      ...(copyAtEnd ? { copyAtEnd } : {}),
+      copyBytesPerSecond,
+      models,
+      notes: [],
+    });
+    const file = join(outDir, `${date.slice(0, 19).replace(/[:T]/g, '-')}-${suite.name}-${slug(device.description)}.json`);
+    const save = () => writeFileSync(file, JSON.stringify(result(), null, 1) + '\n');
+    for (const i of picked) {
+      await benchModel({ gpu, timer, copyBytesPerSecond, tmpDir, ...settings, log }, suite.plans[i], (r) => {
+        models.push(r);
+        save();
+      });
+    }
+    copyAtEnd = await measureCopyBandwidth(gpu, suite.copyBytes, suite.copyReps, timer, software ? 100 : 1500);
+    log(`copy bandwidth at the end ${(bw(copyAtEnd) / 1e9).toFixed(0)} GB/s`);
+    if (bw(copyAtEnd) > copyBytesPerSecond) {
+      // Limits use the larger figure: the yardstick should not flatter the engine.
+      copyBytesPerSecond = bw(copyAtEnd);
+      for (const m of models) {
+        m.runs = m.runs.map((r) => ({ ...r, limitUs: (r.traffic.total / copyBytesPerSecond) * 1e6, percentOfLimit: ((r.traffic.total / copyBytesPerSecond) * 1e6 / (r.msPerToken * 1000)) * 100 }));
+      }
+    }
+    save();
+    log(`results: ${file}`);
+    timer?.destroy();
+    if (!software && !a['no-report'] && outDir === 'bench/results') {
+      writeBenchmarksMarkdown(outDir, 'BENCHMARKS.md');
+      log('BENCHMARKS.md regenerated');
+    }
+    return 0;
+  } finally {
+    gpu.dispose();
+  }
+}
+
+function commit(): { commit: string; dirty: boolean } {
+  const git = (args: string[]) => execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  let hash = process.env.BENCH_COMMIT;
+  let dirty = process.env.BENCH_DIRTY === undefined ? undefined : process.env.BENCH_DIRTY === '1';
+  try {
+    hash ??= git(['rev-parse', 'HEAD']);
+    dirty ??= git(['status', '--porcelain', '--untracked-files=no']) !== '';
+  } catch {
+    // no git here (the GPU machine): what BENCH_COMMIT said, or unknown
+  }
+  return { commit: hash ?? 'unknown', dirty: dirty ?? true };
+}
+
+function driver(): { driver?: string } {
+  try {
+    const out = execFileSync('nvidia-smi', ['--query-gpu=name,driver_version', '--format=csv,noheader'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return { driver: `NVIDIA ${out.trim().split('\n')[0].split(', ').reverse().join(', ')}` };
+  } catch {
+    return {};
+  }
+}
+
+function packageVersion(name: string): string {
+  try {
+    return (JSON.parse(readFileSync(require.resolve(`${name}/package.json`), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40);
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(`[bench] ${(err as Error).stack ?? err}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,78 @@
+// The JSON a bench run writes under bench/results/ (schema 1), which bench/report.ts turns into BENCHMARKS.md's
+// tables. One file per run; a run's file is rewritten after each model so a run cut short keeps what it measured.
+import type { CopyBandwidth } from './copyBandwidth';
+import type { StepProfile } from './decodeProfile';
+import type { StepTraffic } from './traffic';
+
+export interface DecodeRun {
+  readonly mode: 'dense' | 'quest';
+  /** Quest token budget (pageBudget × pageSize); absent for dense. */
+  readonly budget?: number;
+  readonly pageBudget?: number;
+  /** Tokens in the cache when decoding starts. */
+  readonly context: number;
+  /** decodeSteps timed (wall clock, first yielded token to last). */
+  readonly steps: number;
+  /** Median wall time between consecutive tokens (robust to the odd GC pause or scheduler hiccup). */
+  readonly msPerToken: number;
+  readonly meanMsPerToken: number;
+  /** 1000 / msPerToken. */
+  readonly tokensPerSecond: number;
+  readonly traffic: StepTraffic;
+  /** traffic.total at the copy bandwidth: the step's lower bound. */
+  readonly limitUs: number;
+  /** limitUs over the measured step time (wall clock), in percent. */
+  readonly percentOfLimit: number;
+  readonly profile?: StepProfile;
+}
+
+export interface ModelResult {
+  readonly model: string;
+  readonly shape: string;
+  readonly weightType: string;
+  readonly parameters: number;
+  readonly fileBytes: number;
+  /** GPU bytes of the weights. */
+  readonly weightBytes: number;
+  readonly capacity: number;
+  readonly generateMs: number;
+  readonly loadMs: number;
+  /** Real prefill (issue 3) or KV filled through kvAppend with random keys/values (long contexts). */
+  readonly fill: 'prefill' | 'kvAppend';
+  readonly context: number;
+  readonly prefillMs?: number;
+  readonly fillMs?: number;
+  runs: readonly DecodeRun[];
+}
+
+export interface BenchResult {
+  readonly schema: 1;
+  readonly suite: string;
+  readonly date: string;
+  readonly commit: string;
+  readonly dirty: boolean;
+  readonly command: string;
+  readonly device: {
+    readonly description: string;
+    readonly vendor: string;
+    readonly architecture: string;
+    readonly driver?: string;
+    readonly isSoftware: boolean;
+  };
+  readonly runtime: { readonly node: string; readonly webgpu: string; readonly dawnFlags: readonly string[] };
+  readonly settings: {
+    readonly pageSize: number;
+    readonly kvType: string;
+    readonly denseLayers: number;
+    readonly aggregation: string;
+    readonly decodeTokens: number;
+    readonly profileReps: number;
+  };
+  readonly copy: CopyBandwidth;
+  /** The copy measured again after every model (clocks and heat may differ at the end). */
+  readonly copyAtEnd?: CopyBandwidth;
+  /** The bandwidth limits are computed with: the larger kernel-copy figure (else copyBufferToBuffer), start or end. */
+  readonly copyBytesPerSecond: number;
+  readonly models: ModelResult[];
+  readonly notes: string[];
+}
