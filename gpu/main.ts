@@ -1,18 +1,25 @@
 // The `quest-lens` CLI, and the engine process the extension starts (same entry).
 //   quest-lens doctor           the WebGPU adapter, its limits and features; exit 1 when there is none
 //   quest-lens generate ...     text from a GGUF model (see generateUsage)
+//   quest-lens ask ...          a question about a workspace: answer, citations, page heatmap (see askUsage)
+//   quest-lens selftest         the engine end to end on a generated model (stand-in for the default model)
 //   quest-lens serve            the engine process (started by the extension over an IPC channel)
+import { ask, askUsage } from './ask';
 import { doctor } from './doctor';
 import { generate, generateUsage } from './generate';
+import { selftest } from './selftest';
 import { serve } from './serve';
 
 const usage = `usage: quest-lens <command>
 
 ${generateUsage}
+${askUsage}
 
 commands:
   doctor      show the WebGPU adapter, its key limits and features
   generate    generate text with a GGUF model
+  ask         answer a question about a workspace (files, citations, page heatmap)
+  selftest    run the engine end to end on a generated model, dense and Quest
   serve       run as the extension's engine process (IPC only)`;
 
 async function main(argv: string[]): Promise<number> {
@@ -22,6 +29,10 @@ async function main(argv: string[]): Promise<number> {
       return doctor(rest);
     case 'generate':
       return generate(rest);
+    case 'ask':
+      return ask(rest);
+    case 'selftest':
+      return selftest();
     case 'serve':
       return serve();
     case undefined:

@@ -3,7 +3,9 @@
 // Requests carry an `id`; every request gets exactly one final reply with that id (`done: true`), after any number
 // of stream chunks with that id (`done: false`). Errors cross as data: `{ type: 'request/didFail', code, message }`.
 // A `request/cancel` makes the target end soon with `request/didFail` code 'cancelled' (or its normal final reply
-// if it was already finishing). The engine process runs one request at a time, in arrival order.
+// if it was already finishing), except `answer/generate`, which ends with its `answer/didFinish` (reason
+// 'cancelled', with the answer and trace so far). A cancel gets no reply of its own; a queued target is dropped with
+// `request/didFail` 'cancelled'. The engine process runs one request at a time, in arrival order.
 import type { ContextManifest, SkippedFile } from '../extension/context/manifest';
 import type { AdapterSummary } from './device';
 import type { MemoryPlan } from './engine';
@@ -76,6 +78,12 @@ export type ToEngine =
       /** Empty: the whole workspace as it fits; otherwise files near the question and open file go first. */
       readonly question: string;
       readonly openFile?: { readonly folder: number; readonly path: string; readonly line: number };
+      /**
+       * Folder of this workspace's persisted KV cache (the extension passes its per-workspace storage folder); null:
+       * do not persist. Absent: $QUEST_LENS_KV_CACHE, else <$QUEST_LENS_CACHE or ~/.cache/quest-lens>/kv (one file per
+       * workspace, model and settings).
+       */
+      readonly kvCacheDir?: string | null;
     }
   /** Prefills the built context into the KV cache, reusing whatever prefix is already there. */
   | { readonly type: 'context/prefill'; readonly id: number }
@@ -116,6 +124,8 @@ export type FromEngine =
       readonly tokens: number;
       /** Tokens that were already in the cache and were not prefilled again. */
       readonly reused: number;
+      /** Where the reused tokens came from: this process's cache, the persisted cache on disk, or nowhere (reused 0). */
+      readonly source?: 'memory' | 'disk' | 'none';
       readonly ms: number;
     }
   | { readonly type: 'answer/didAppendToken'; readonly id: number; readonly done: false; readonly text: string; readonly step: TraceStep }

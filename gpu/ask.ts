@@ -1,0 +1,263 @@
+// `quest-lens ask`: the extension's pipeline in one process, from the command line. Reads the workspace, prefills it
+// (reusing the persisted KV cache), answers one question, and prints the answer, its citations and the pages the
+// answer selected per file; with --heatmap, writes the answer beside its page heatmap as a self-contained HTML file,
+// drawn by the webview bundle (dist/webview/ beside dist/cli.js). Only results go to stdout; progress and timings go to stderr.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildWebviewHtml } from '../extension/chat/html';
+import type { SkippedFile } from '../extension/context/manifest';
+import { DEFAULT_MAX_FILE_BYTES } from '../extension/context/readSource';
+import type { InitialData } from '../webview/protocol';
+import { type Gpu, openGpu } from './device';
+import type { DecodeSettings, ReaderSettings } from './protocol';
+import { type FileSelection, pageSelectionCounts, pagesSelectedPerFile } from './session/citations';
+import { WorkspaceSession } from './session/workspaceSession';
+
+export const askUsage = `usage: quest-lens ask --model FILE [--workspace DIR ...] [--mode dense|quest] [--budget TOKENS]
+                      [--page-size P] [--dense-layers L] [--aggregation max|sum] [--max-tokens N]
+                      [--temperature T --seed S] [--context N] [--heatmap FILE.html] [--json]
+                      [--cache-dir DIR | --no-cache] "question"`;
+
+const defaultReader: ReaderSettings = {
+  include: [],
+  exclude: [],
+  filesExclude: {},
+  searchExclude: {},
+  useGitignore: true,
+  maxFileBytes: DEFAULT_MAX_FILE_BYTES,
+};
+
+/** What --json prints: one object. */
+export interface AskJson {
+  readonly answer: string;
+  readonly reason: 'stop' | 'length' | 'cancelled';
+  /** `file` is the path inside workspace folder `folder` (an index into the --workspace list). */
+  readonly citations: readonly { file: string; folder: number; line: number; endLine: number; source: 'answer' | 'pages' }[];
+  readonly contextTokens: number;
+  readonly questionTokens: number;
+  readonly files: number;
+  readonly pagesSelectedPerFile: readonly FileSelection[];
+  /** Why there are no page citations, when there are none by construction (dense decoding). */
+  readonly note?: string;
+  readonly skipped: readonly SkippedFile[];
+  /** Files decoded with U+FFFD in place of invalid UTF-8. */
+  readonly invalidUtf8: readonly { path: string; sequences: number }[];
+  readonly heatmap?: string;
+  readonly timings: {
+    readonly loadMs: number;
+    readonly buildMs: number;
+    readonly prefillMs: number;
+    readonly prefilledTokens: number;
+    readonly reusedTokens: number;
+    readonly reusedFrom: 'memory' | 'disk' | 'none';
+    readonly decodeMs: number;
+    readonly decodeTokens: number;
+    readonly decodeTokensPerSecond: number;
+  };
+}
+
+export async function ask(argv: string[]): Promise<number> {
+  const { values: a, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      model: { type: 'string' },
+      workspace: { type: 'string', multiple: true },
+      mode: { type: 'string', default: 'quest' },
+      budget: { type: 'string', default: '1024' },
+      'page-size': { type: 'string', default: '16' },
+      'dense-layers': { type: 'string', default: '2' },
+      aggregation: { type: 'string', default: 'max' },
+      'max-tokens': { type: 'string', default: '128' },
+      temperature: { type: 'string', default: '0' },
+      seed: { type: 'string', default: '0' },
+      context: { type: 'string', default: '8192' },
+      heatmap: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      'cache-dir': { type: 'string' },
+      'no-cache': { type: 'boolean', default: false },
+    },
+  });
+  if (!a.model) {
+    console.error(
+      'quest-lens ask: --model FILE is required: Quest Lens has no default model yet (it comes with issue 10); ' +
+        `give the path of a GGUF model file\n\n${askUsage}`,
+    );
+    return 2;
+  }
+  const question = positionals.join(' ').trim();
+  if (!question) {
+    console.error(`quest-lens ask: the question is missing\n\n${askUsage}`);
+    return 2;
+  }
+  const int = (name: string, v: string | undefined) => {
+    const n = Number(v);
+    if (!Number.isInteger(n)) throw new Error(`--${name} must be an integer, got '${v}'`);
+    return n;
+  };
+  if (a.mode !== 'dense' && a.mode !== 'quest') throw new Error(`--mode must be dense or quest, got '${a.mode}'`);
+  if (a.aggregation !== 'max' && a.aggregation !== 'sum') throw new Error(`--aggregation must be max or sum, got '${a.aggregation}'`);
+  const temperature = Number(a.temperature);
+  if (!Number.isFinite(temperature)) throw new Error(`--temperature must be a number, got '${a.temperature}'`);
+  const decode: DecodeSettings = {
+    mode: a.mode,
+    tokenBudget: int('budget', a.budget),
+    denseLayers: int('dense-layers', a['dense-layers']),
+    aggregation: a.aggregation,
+    temperature,
+    maxAnswerTokens: int('max-tokens', a['max-tokens']),
+    seed: int('seed', a.seed),
+  };
+  const pageSize = int('page-size', a['page-size']);
+  const maxContext = int('context', a.context);
+  const dirs = (a.workspace?.length ? a.workspace : [process.cwd()]).map((d) => resolve(d));
+  for (const d of dirs) if (!existsSync(d)) throw new Error(`--workspace ${d} does not exist`);
+  // The heatmap's renderer: read before any GPU work, so a missing bundle fails fast.
+  const assets = a.heatmap !== undefined ? webviewAssets() : undefined;
+  if (typeof assets === 'string') throw new Error(assets);
+
+  const status = (s: string) => console.error(`[quest-lens] ${s}`);
+  const controller = new AbortController();
+  const onSigint = () => {
+    status('interrupted: stopping');
+    controller.abort();
+  };
+  process.once('SIGINT', onSigint);
+  let gpu: Promise<Gpu> | undefined;
+  const session = new WorkspaceSession(() => (gpu ??= openGpu()), {
+    kvCacheDir: a['no-cache'] ? null : a['cache-dir'] !== undefined ? resolve(a['cache-dir']) : undefined,
+    log: (level, message) => status(`${level}: ${message}`),
+  });
+  const signal = controller.signal;
+  try {
+    const t0 = performance.now();
+    const model = await session.loadModel({ path: a.model, maxContext, pageSize }, { signal });
+    const loadMs = performance.now() - t0;
+    status(`${model.name} (${model.architecture}, ${model.layers} layers) on ${model.adapter.description}: ${model.maxContext}-token cache, loaded in ${loadMs.toFixed(0)} ms`);
+
+    const t1 = performance.now();
+    const built = await session.buildContext(
+      {
+        folders: dirs.map((path) => ({ name: basename(path), path })),
+        reader: defaultReader,
+        question,
+        // The answer's room: the requested tokens plus the question's framing.
+        reserveTokens: Math.min(decode.maxAnswerTokens + 64, Math.floor(model.maxContext / 2)),
+      },
+      { signal },
+    );
+    const buildMs = performance.now() - t1;
+    const manifest = built.manifest;
+    status(`context: ${manifest.files.length} files, ${manifest.totalTokens} tokens (${built.skipped.length} skipped) in ${buildMs.toFixed(0)} ms`);
+
+    const prefill = await session.prefill({ signal });
+    const prefilled = prefill.tokens - prefill.reused;
+    status(
+      `prefill: ${prefilled} tokens in ${prefill.ms.toFixed(0)} ms` +
+        (prefilled > 0 ? ` (${(prefilled / (prefill.ms / 1000)).toFixed(1)} tok/s)` : '') +
+        `; ${prefill.reused} reused from ${prefill.source}`,
+    );
+
+    const r = await session.answer(
+      { question, decode },
+      { signal, ...(a.json ? {} : { onToken: (text: string) => process.stdout.write(text) }) },
+    );
+    if (!a.json) process.stdout.write('\n');
+    const counts = pageSelectionCounts(r.trace.steps, manifest, r.trace.pageBudget);
+    const perFile = pagesSelectedPerFile(counts, manifest);
+    const note =
+      decode.mode === 'dense'
+        ? 'dense decoding reads every page: no page citations (attention-mass citations are not implemented)'
+        : counts.every((n) => n === 0)
+          ? `the budget (${r.trace.pageBudget} pages) covered every page of the cache at every step, so the selection cites nothing; lower --budget`
+          : undefined;
+
+    let heatmap: string | undefined;
+    if (a.heatmap !== undefined && assets !== undefined) {
+      heatmap = resolve(a.heatmap);
+      const data: InitialData = {
+        view: 'heatmap',
+        standalone: true,
+        title: question,
+        // The heatmap draws steps at positions >= contextTokens; the first step's query is the last prompt token.
+        heatmap: {
+          turnId: 'ask',
+          trace: { ...r.trace, contextTokens: Math.min(r.trace.contextTokens, r.trace.steps[0]?.position ?? r.trace.contextTokens) },
+          manifest,
+          pageTexts: session.pageTexts(r.trace.promptTokens),
+        },
+      };
+      writeFileSync(heatmap, buildWebviewHtml({ title: `Quest Lens: ${question}`, data, assets: { kind: 'standalone', ...assets } }));
+    }
+
+    const folderName = (i: number) => basename(dirs[i]);
+    const result: AskJson = {
+      answer: r.answer,
+      reason: r.reason,
+      citations: r.citations.map((c) => ({ file: c.path, folder: c.folder, line: c.line, endLine: c.endLine, source: c.source })),
+      contextTokens: manifest.totalTokens,
+      questionTokens: r.questionTokens,
+      files: manifest.files.length,
+      pagesSelectedPerFile: perFile,
+      ...(note ? { note } : {}),
+      skipped: built.skipped,
+      invalidUtf8: manifest.files.filter((f) => f.invalidUtf8).map((f) => ({ path: f.path, sequences: f.invalidUtf8! })),
+      ...(heatmap ? { heatmap } : {}),
+      timings: {
+        loadMs,
+        buildMs,
+        prefillMs: prefill.ms,
+        prefilledTokens: prefilled,
+        reusedTokens: prefill.reused,
+        reusedFrom: prefill.source,
+        decodeMs: r.decodeMs,
+        decodeTokens: r.trace.steps.length,
+        decodeTokensPerSecond: r.decodeTokensPerSecond,
+      },
+    };
+    if (a.json) {
+      process.stdout.write(`${JSON.stringify(result)}\n`);
+    } else {
+      const out: string[] = [];
+      if (r.reason !== 'stop') out.push(`(${r.reason === 'length' ? `stopped at --max-tokens ${decode.maxAnswerTokens}` : 'cancelled'})`);
+      out.push('', 'citations:');
+      if (result.citations.length === 0) out.push('  none');
+      for (const c of result.citations) {
+        out.push(`  ${folderName(c.folder)}/${c.file}:${c.line}${c.endLine > c.line ? `-${c.endLine}` : ''}  (${c.source === 'answer' ? 'written in the answer' : 'most selected pages'})`);
+      }
+      if (note) out.push(`  ${note}`);
+      out.push('', 'pages selected per file:');
+      if (perFile.length === 0) out.push('  none');
+      for (const f of perFile.slice(0, 10)) out.push(`  ${f.path}  ${f.pages} pages, ${f.selections} selections`);
+      if (perFile.length > 10) out.push(`  … ${perFile.length - 10} more files`);
+      if (built.skipped.length > 0 || result.invalidUtf8.length > 0) {
+        out.push('', 'left out or altered:');
+        for (const s of built.skipped) out.push(`  ${s.path}: ${s.reason}${s.detail ? ` (${s.detail})` : ''}`);
+        for (const f of result.invalidUtf8) out.push(`  ${f.path}: ${f.sequences} invalid UTF-8 sequences read as U+FFFD`);
+      }
+      out.push('', heatmap ? `heatmap: ${heatmap}` : 'heatmap: add --heatmap FILE.html to write the answer beside its page heatmap');
+      process.stdout.write(`${out.join('\n')}\n`);
+    }
+    status(
+      `decode: ${r.trace.steps.length} tokens in ${r.decodeMs.toFixed(0)} ms (${r.decodeTokensPerSecond.toFixed(1)} tok/s), mode ${decode.mode}` +
+        (decode.mode === 'quest' ? `, pageBudget ${r.trace.pageBudget} of ${Math.ceil(r.trace.contextTokens / r.trace.pageSize)} pages` : ''),
+    );
+    return signal.aborted ? 130 : 0;
+  } finally {
+    process.off('SIGINT', onSigint);
+    session.dispose();
+    if (gpu) (await gpu.catch(() => undefined))?.dispose();
+  }
+}
+
+/** The built webview bundle beside this CLI (dist/webview/main.{js,css}), or why it cannot be had. */
+function webviewAssets(): { script: string; style: string } | string {
+  const dir = join(__dirname, 'webview');
+  const script = join(dir, 'main.js');
+  const style = join(dir, 'main.css');
+  if (!existsSync(script) || !existsSync(style)) {
+    return `the heatmap needs the webview bundle at ${script} and ${style}, which are missing: build them with \`node build.mjs\` (they ship in the package's dist/webview/)`;
+  }
+  return { script: readFileSync(script, 'utf8'), style: readFileSync(style, 'utf8') };
+}
