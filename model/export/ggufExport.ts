@@ -1,0 +1,145 @@
+// Checkpoint → GGUF: llama.cpp's `llama` architecture keys, the p50k_base vocabulary as a 'gpt2' tokenizer, no chat
+// template (the engine then uses the raw `// Q:` / `// A:` layout, model/corpus/promptFormat.ts), the prompt format
+// named in `questlens.*` keys, and the weights quantized by a plan. Norms stay F32 (as llama.cpp writes them).
+//
+// Plans (bytes for the default model: 8 layers, d 384, FFN 1024, vocab 50,281; p50k metadata ≈ 1.6 MB):
+//   mixed (default)  token_embd, attention Q8_0; ffn_gate, ffn_up Q4_0; ffn_down Q6_K  ≈ 30.2 MiB (fits 32 MiB)
+//   q8               every matrix Q8_0                                                ≈ 33.9 MiB (parity runs)
+//   f32              every matrix F32                                                 (tests, parity)
+// d 384 rules out K-quants for rows of 384 (they need multiples of 256), which is why the FFN input side is Q4_0.
+import { type GgufEntry, type GgufTensorInput, kv, writeGguf } from '../../gpu/gguf/writer';
+import { GgmlType, ggmlTypeInfo } from '../../gpu/model/ggmlTypes';
+import { dequantizeRows, quantizeRows } from '../../gpu/quant/codec';
+import { p50kTokenizerMetadata } from '../../gpu/tokenizer/p50k';
+import { tokenizerGgufEntries } from '../../gpu/tokenizer/ggufEntries';
+import { promptFormatId } from '../corpus/promptFormat';
+import { type Checkpoint, CheckpointError } from './checkpoint';
+
+export type TensorClass = 'embedding' | 'attention' | 'ffnGateUp' | 'ffnDown';
+export type QuantPlan = Readonly<Record<TensorClass, GgmlType>>;
+
+export const quantPlans: Readonly<Record<string, QuantPlan>> = {
+  mixed: { embedding: GgmlType.Q8_0, attention: GgmlType.Q8_0, ffnGateUp: GgmlType.Q4_0, ffnDown: GgmlType.Q6_K },
+  q8: { embedding: GgmlType.Q8_0, attention: GgmlType.Q8_0, ffnGateUp: GgmlType.Q8_0, ffnDown: GgmlType.Q8_0 },
+  f32: { embedding: GgmlType.F32, attention: GgmlType.F32, ffnGateUp: GgmlType.F32, ffnDown: GgmlType.F32 },
+};
+
+/** The largest committed model file (issue 10). */
+export const MAX_MODEL_BYTES = 32 * 1024 * 1024;
+
+export function tensorClass(name: string): TensorClass | 'norm' {
+  if (name === 'token_embd.weight') return 'embedding';
+  if (name.endsWith('_norm.weight')) return 'norm';
+  if (/\.attn_(q|k|v|output)\.weight$/.test(name)) return 'attention';
+  if (/\.ffn_(gate|up)\.weight$/.test(name)) return 'ffnGateUp';
+  if (name.endsWith('.ffn_down.weight')) return 'ffnDown';
+  throw new Error(`tensorClass: '${name}' is not a tensor of the default model`);
+}
+
+export interface ExportOptions {
+  readonly plan?: QuantPlan;
+  /** Refuse to write a file larger than this (default: no limit). */
+  readonly maxBytes?: number;
+  readonly name?: string;
+}
+
+export interface ExportedTensor {
+  readonly name: string;
+  readonly type: string;
+  readonly bytes: number;
+  /** sqrt(Σ(q - x)² / Σx²): the quantization's relative RMS error. */
+  readonly relativeError: number;
+}
+
+export interface ExportReport {
+  readonly path: string;
+  readonly fileBytes: number;
+  readonly tensors: ExportedTensor[];
+}
+
+const TENSOR_ORDER = (layers: number): string[] => {
+  const out = ['token_embd.weight', 'output_norm.weight'];
+  for (let i = 0; i < layers; i++) {
+    for (const t of ['attn_norm', 'attn_q', 'attn_k', 'attn_v', 'attn_output', 'ffn_norm', 'ffn_gate', 'ffn_up', 'ffn_down']) out.push(`blk.${i}.${t}.weight`);
+  }
+  return out;
+};
+
+/** The GGUF type a tensor gets: its class's, or a 32-block type when the rows are not whole K-quant super-blocks. */
+function typeFor(plan: QuantPlan, name: string, cols: number): GgmlType {
+  const cls = tensorClass(name);
+  if (cls === 'norm') return GgmlType.F32;
+  const want = plan[cls];
+  if (cols % ggmlTypeInfo[want].blockSize === 0) return want;
+  return want === GgmlType.Q6_K ? GgmlType.Q8_0 : GgmlType.Q4_0;
+}
+
+/** The GGUF metadata of the default model for `ckpt`. */
+export function modelMetadata(ckpt: Checkpoint, name: string): [string, GgufEntry][] {
+  const c = ckpt.header.config;
+  const t = ckpt.header.training;
+  const answerStyle = typeof t.answerStyle === 'string' ? t.answerStyle : 'line';
+  return [
+    ['general.architecture', kv.string('llama')],
+    ['general.name', kv.string(name)],
+    ['general.license', kv.string('MIT')],
+    ['general.description', kv.string('Quest Lens default model: answers questions about a packed workspace by quoting it (model/README.md).')],
+    ['llama.context_length', kv.u32(c.contextLength)],
+    ['llama.embedding_length', kv.u32(c.dim)],
+    ['llama.block_count', kv.u32(c.layers)],
+    ['llama.feed_forward_length', kv.u32(c.ffn)],
+    ['llama.attention.head_count', kv.u32(c.heads)],
+    ['llama.attention.head_count_kv', kv.u32(c.kvHeads)],
+    ['llama.attention.layer_norm_rms_epsilon', kv.f32(c.normEps)],
+    ['llama.rope.dimension_count', kv.u32(c.headDim)],
+    ['llama.rope.freq_base', kv.f32(c.ropeTheta)],
+    ['llama.vocab_size', kv.u32(c.vocab)],
+    ['questlens.prompt_format', kv.string(promptFormatId)],
+    ['questlens.answer_style', kv.string(answerStyle)],
+    ['questlens.training', kv.string(JSON.stringify(t))],
+    ...tokenizerGgufEntries(p50kTokenizerMetadata()),
+  ];
+}
+
+/** Writes `ckpt` as a GGUF at `path`. */
+export async function exportGguf(ckpt: Checkpoint, path: string, options: ExportOptions = {}): Promise<ExportReport> {
+  const plan = options.plan ?? quantPlans.mixed;
+  const c = ckpt.header.config;
+  const fail = (problem: string): never => {
+    throw new CheckpointError(ckpt.folder, problem);
+  };
+  if (c.heads * c.headDim !== c.dim) fail(`heads ${c.heads} * headDim ${c.headDim} must equal dim ${c.dim} (the llama GGUF derives headDim from them)`);
+  if (c.heads % c.kvHeads !== 0) fail(`heads ${c.heads} must be a multiple of kvHeads ${c.kvHeads}`);
+  const vocabTokens = (p50kTokenizerMetadata().get('tokenizer.ggml.tokens') as readonly string[]).length;
+  if (c.vocab !== vocabTokens) fail(`config.vocab ${c.vocab} must equal the p50k_base vocabulary's ${vocabTokens} tokens`);
+  const shapes = new Map(ckpt.header.tensors.map((t) => [t.name, t.shape]));
+  const names = TENSOR_ORDER(c.layers);
+  const extra = ckpt.header.tensors.filter((t) => !names.includes(t.name)).map((t) => t.name);
+  if (extra.length > 0) fail(`tensors the model does not have: ${extra.join(', ')}`);
+
+  const tensors: GgufTensorInput[] = [];
+  const report: ExportedTensor[] = [];
+  for (const name of names) {
+    const shape = shapes.get(name) ?? fail(`missing tensor '${name}'`);
+    const [rows, cols] = shape.length === 1 ? [1, shape[0]] : [shape[0], shape[1]];
+    const values = ckpt.values(name);
+    const type = typeFor(plan, name, cols);
+    const bytes = quantizeRows(type, values, rows, cols);
+    const back = dequantizeRows(type, bytes, rows, cols);
+    let err = 0;
+    let ref = 0;
+    for (let i = 0; i < values.length; i++) {
+      err += (back[i] - values[i]) ** 2;
+      ref += values[i] ** 2;
+    }
+    report.push({ name, type: ggmlTypeInfo[type].name, bytes: bytes.length, relativeError: ref > 0 ? Math.sqrt(err / ref) : 0 });
+    tensors.push({ name, type, dims: shape.length === 1 ? [cols] : [cols, rows], data: bytes });
+  }
+  const { fileSize } = await writeGguf(path, { metadata: modelMetadata(ckpt, options.name ?? 'Quest Lens default'), tensors });
+  if (options.maxBytes !== undefined && fileSize > options.maxBytes) {
+    const { rmSync } = await import('node:fs');
+    rmSync(path, { force: true });
+    fail(`the GGUF would be ${fileSize} bytes, over the ${options.maxBytes}-byte limit: use a smaller plan`);
+  }
+  return { path, fileBytes: fileSize, tensors: report };
+}

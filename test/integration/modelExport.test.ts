@@ -1,0 +1,172 @@
+// The exported default-model GGUF runs the same in the engine (WebGPU: lavapipe here, the H100 on the GPU machine)
+// as in llama.cpp (node-llama-cpp, CPU) and as the float64 reference. A checkpoint of random weights in the trainer's
+// format is exported with the committed model's plan (Q8_0 / Q4_0 / Q6_K matrices, F32 norms) and with plan f32;
+// the prompt is in the default model's own format. 12 greedy steps; at each, the distribution the token was chosen
+// from, over the whole 50,281-token vocabulary:
+//  - engine vs the float64 reference on the same (dequantized) weights: |Δp| ≤ 1e-4 (measured ≈ 1e-7);
+//  - engine vs llama.cpp on the F32 twin of the file (each matrix as the f32 values its type stores), F32 KV cache,
+//    no flash attention (its CPU kernel accumulates V in f16): same tokens, |Δp| ≤ 1e-3 (measured ≤ 2e-4);
+//  - engine vs llama.cpp on the quantized file itself: llama.cpp's CPU matmuls round activations to 8 bits (Q8_0 /
+//    Q8_K) first, so only the first token and a looser bound (5e-2) hold while both pick the same tokens.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, before, test } from 'node:test';
+import { encode as p50kEncode } from 'gpt-tokenizer/encoding/p50k_base';
+import { type Gpu, openGpu } from '../../gpu/device';
+import { Engine } from '../../gpu/engine';
+import { readGguf, readTensorData } from '../../gpu/gguf/reader';
+import { entriesFromFile, writeGguf } from '../../gpu/gguf/writer';
+import { GgmlType } from '../../gpu/model/ggmlTypes';
+import { readModelConfig } from '../../gpu/model/config';
+import { dequantizeRows, quantizeRows } from '../../gpu/quant/codec';
+import { ReferenceModel, softmaxRef } from '../../gpu/reference/forward';
+import { readCheckpoint } from '../../model/export/checkpoint';
+import { exportGguf, quantPlans } from '../../model/export/ggufExport';
+import { questionPart } from '../../model/corpus/promptFormat';
+import { repoRoot } from '../util/paths';
+
+const tmp = mkdtempSync(join(tmpdir(), 'quest-lens-model-'));
+const CONTEXT = 256;
+const STEPS = 12;
+let gpu: Gpu;
+let ckptDir: string;
+
+before(async () => {
+  ckptDir = join(tmp, 'ckpt');
+  const config = { layers: 2, dim: 64, ffn: 256, heads: 4, kvHeads: 2, headDim: 16, vocab: 50281, normEps: 1e-5, ropeTheta: 10000, contextLength: CONTEXT };
+  // Scale 2: logits spread enough (top p ≈ 0.01–0.03 over 50K tokens) that the greedy token is not a near-tie.
+  const r = spawnSync('python3', [join(repoRoot, 'model/train/reference.py'), 'random', ckptDir, '--config', JSON.stringify(config), '--seed', '21', '--scale', '2'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `reference.py random failed: ${r.stderr}`);
+  gpu = await openGpu();
+});
+after(() => {
+  gpu?.dispose();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+interface OracleResult {
+  readonly tokens: number[];
+  /** Per step: [id, p] pairs, highest first, down to 1e-7. */
+  readonly probs: [number, number][][];
+}
+
+/** llama.cpp greedy runs with next-token distributions; KV cache type chosen, flash attention off. */
+function llamaCpp(model: string, prompt: readonly number[], kvType: 'F32' | 'F16'): OracleResult {
+  const script = join(tmp, 'oracle.mjs');
+  const entry = pathToFileURL(createRequire(join(repoRoot, 'package.json')).resolve('node-llama-cpp')).href;
+  writeFileSync(
+    script,
+    `import { getLlama } from ${JSON.stringify(entry)};
+const chunks = [];
+for await (const c of process.stdin) chunks.push(c);
+const { model: modelPath, prompt, steps, contextSize, kvType } = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+try {
+  const llama = await getLlama({ gpu: false, build: 'never', logLevel: 'error' });
+  const model = await llama.loadModel({ modelPath });
+  const context = await model.createContext({ contextSize, threads: 1, flashAttention: false, experimentalKvCacheKeyType: kvType, experimentalKvCacheValueType: kvType });
+  const it = context.getSequence().evaluateWithMetadata(prompt, { probabilities: true }, { temperature: 1, topK: 0, topP: 1, minP: 0 });
+  const tokens = [];
+  const probs = [];
+  let next;
+  for (let i = 0; i < steps; i++) {
+    const r = await it.next(next);
+    const pairs = [...r.value.probabilities.entries()].filter(([, p]) => p >= 1e-7);
+    probs.push(pairs);
+    next = pairs[0][0];
+    tokens.push(next);
+  }
+  process.stdout.write('RESULT ' + JSON.stringify({ tokens, probs }) + '\\n', () => process.exit(0));
+} catch (e) {
+  process.stderr.write('llama.cpp failed on ' + modelPath + ': ' + (e && e.stack || e) + '\\n');
+  process.exit(1);
+}
+`,
+  );
+  const r = spawnSync(process.execPath, [script], { input: JSON.stringify({ model, prompt, steps: STEPS, contextSize: CONTEXT, kvType }), maxBuffer: 256 << 20, timeout: 300_000 });
+  const line = r.stdout.toString('utf8').split('\n').find((l) => l.startsWith('RESULT '));
+  if (r.status !== 0 || !line) throw new Error(`llama.cpp exited ${r.status ?? r.signal}: ${r.stderr.toString('utf8').slice(-2000)}`);
+  return JSON.parse(line.slice('RESULT '.length)) as OracleResult;
+}
+
+/** The same file with every tensor written as F32 holding exactly the values its stored type decodes to. */
+async function writeF32Twin(path: string, twin: string): Promise<void> {
+  const file = await readGguf(path);
+  const tensors = [];
+  for (const t of file.tensors) {
+    const rows = t.elements / t.dims[0];
+    const values = dequantizeRows(t.type, await readTensorData(file, t), rows, t.dims[0]);
+    tensors.push({ name: t.name, type: GgmlType.F32, dims: [...t.dims], data: quantizeRows(GgmlType.F32, values, rows, t.dims[0]) });
+  }
+  await writeGguf(twin, { metadata: entriesFromFile(file), tensors });
+}
+
+function maxProbDiff(mine: Float64Array, theirs: readonly [number, number][]): number {
+  const map = new Map(theirs);
+  let worst = 0;
+  for (let id = 0; id < mine.length; id++) worst = Math.max(worst, Math.abs(mine[id] - (map.get(id) ?? 0)));
+  return worst;
+}
+
+// A context in the corpus's framing, then a question in the default model's prompt format.
+const promptText = '// File: demo/src/add.js\nexport function add(a, b) {\n  return a + b;\n}\n' + questionPart('Where is `add` defined?');
+
+for (const planName of ['mixed', 'f32'] as const) {
+  test(`plan ${planName}: the engine agrees with the float64 reference and with llama.cpp on the exported model`, async () => {
+    const gguf = join(tmp, `${planName}.gguf`);
+    await exportGguf(readCheckpoint(ckptDir), gguf, { plan: quantPlans[planName] });
+    const engine = await Engine.load(gpu, gguf, { maxContext: CONTEXT, kvType: 'f32' });
+    const tokens: number[] = [];
+    const dists: Float64Array[] = [];
+    let prompt: number[];
+    try {
+      prompt = engine.tokenizer.encode(promptText, { addBos: engine.tokenizer.addBos });
+      assert.deepEqual(prompt, p50kEncode(promptText), "the engine's tokenizer gives gpt-tokenizer's p50k ids");
+      await engine.prefill(prompt);
+      // engine.logits() at a yield: the distribution that token was chosen from.
+      for await (const g of engine.generate({ maxTokens: STEPS })) {
+        tokens.push(g.token);
+        dists.push(softmaxRef(Float64Array.from(await engine.logits())));
+      }
+    } finally {
+      engine.dispose();
+    }
+    assert.equal(tokens.length, STEPS);
+    assert.ok(Math.max(...dists[0]) > 0.005, `the first distribution is peaked enough to mean something (top p ${Math.max(...dists[0])})`);
+
+    // 1. The float64 reference, fed the same tokens.
+    const file = await readGguf(gguf);
+    const weights = new Map<string, Float64Array>();
+    for (const t of file.tensors) weights.set(t.name, dequantizeRows(t.type, await readTensorData(file, t), t.elements / t.dims[0], t.dims[0]));
+    const ref = new ReferenceModel(readModelConfig(file), (n) => weights.get(n)!);
+    let logits: Float64Array = new Float64Array();
+    for (const t of prompt) logits = ref.forward(t);
+    for (let s = 0; s < STEPS; s++) {
+      const d = maxProbDiff(dists[s], Array.from(softmaxRef(logits), (p, id) => [id, p] as [number, number]));
+      assert.ok(d <= 1e-4, `step ${s}: max |Δp| engine vs float64 reference = ${d}`);
+      logits = ref.forward(tokens[s]);
+    }
+
+    // 2. llama.cpp computing the same model in f32.
+    const twin = join(tmp, `${planName}-f32twin.gguf`);
+    await writeF32Twin(gguf, twin);
+    const exact = llamaCpp(twin, prompt, 'F32');
+    assert.deepEqual(tokens, exact.tokens, 'greedy tokens: engine vs llama.cpp (F32 twin)');
+    for (let s = 0; s < STEPS; s++) {
+      const d = maxProbDiff(dists[s], exact.probs[s]);
+      assert.ok(d <= 1e-3, `step ${s}: max |Δp| engine vs llama.cpp (F32 twin) = ${d}`);
+    }
+
+    // 3. llama.cpp on the file as stored (8-bit activations in its quantized matmuls).
+    const stored = llamaCpp(gguf, prompt, 'F32');
+    assert.equal(stored.tokens[0], tokens[0], 'first token: engine vs llama.cpp on the stored file');
+    for (let s = 0; s < STEPS && (s === 0 || stored.tokens[s - 1] === tokens[s - 1]); s++) {
+      const d = maxProbDiff(dists[s], stored.probs[s]);
+      assert.ok(d <= (planName === 'f32' ? 1e-3 : 5e-2), `step ${s}: max |Δp| engine vs llama.cpp (stored ${planName}) = ${d}`);
+    }
+  });
+}
