@@ -20,6 +20,8 @@ export interface SessionOptions {
   readonly workspace?: string;
   /** User settings over the test profile's. */
   readonly settings?: Readonly<Record<string, unknown>>;
+  /** Remote (machine) settings: where code-server reads `machine-overridable` settings such as questLens.modelPath. */
+  readonly machineSettings?: Readonly<Record<string, unknown>>;
   /** Environment for code-server, the extension host and the engine process. */
   readonly env?: Readonly<Record<string, string>>;
   /**
@@ -78,6 +80,7 @@ async function start(
     smokeTestDriver: Boolean(options.extensionTests),
     ...(options.env && { env: options.env }),
     ...(options.settings && { settings: options.settings }),
+    ...(options.machineSettings && { machineSettings: options.machineSettings }),
   });
   cleanups.push(() => server.stop());
   // Runs before stop(): the logs live in the profile folder that stop() removes.

@@ -23,6 +23,11 @@ test('the command palette lists every command the extension contributes', { time
   const { workbench, server } = vscode!;
   const pkg = JSON.parse(readFileSync(join(server.extensionDir!, 'package.json'), 'utf8'));
   const contributed = (pkg.contributes.commands as Array<{ category: string; title: string }>).map((c) => `${c.category}: ${c.title}`);
+  // VS Code adds a "Focus on <view> View" command for every contributed view, under its container's title.
+  const containers = new Map((pkg.contributes.viewsContainers?.activitybar ?? []).map((c: { id: string; title: string }) => [c.id, c.title]));
+  for (const [container, views] of Object.entries((pkg.contributes.views ?? {}) as Record<string, Array<{ name: string }>>)) {
+    for (const v of views) contributed.push(`${containers.get(container) ?? container}: Focus on ${v.name} View`);
+  }
   const listed = (await workbench.paletteCommands('Quest Lens:')).filter((l) => l.startsWith('Quest Lens: '));
   await workbench.screenshot('palette');
   assert.deepEqual([...listed].sort(), [...contributed].sort());

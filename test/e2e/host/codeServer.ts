@@ -34,6 +34,11 @@ export interface CodeServerOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** User settings merged over the test profile's. */
   readonly settings?: Readonly<Record<string, unknown>>;
+  /**
+   * Remote (machine) settings, `<user-data-dir>/Machine/settings.json`. code-server is a remote window: settings of
+   * scope `machine` and `machine-overridable` (questLens.modelPath) are read from here, not from the user settings.
+   */
+  readonly machineSettings?: Readonly<Record<string, unknown>>;
 }
 
 /** The test profile: no welcome pages, tips, trust prompts, telemetry, update or gallery checks. */
@@ -113,6 +118,10 @@ export class CodeServer {
       join(userDataDir, 'User', 'settings.json'),
       JSON.stringify({ ...testProfileSettings, ...options.settings }, null, 2),
     );
+    if (options.machineSettings) {
+      mkdirSync(join(userDataDir, 'Machine'), { recursive: true });
+      writeFileSync(join(userDataDir, 'Machine', 'settings.json'), JSON.stringify(options.machineSettings, null, 2));
+    }
     const profile = ['--config', join(dir, 'config.yaml'), '--user-data-dir', userDataDir];
     const common = [...profile, '--extensions-dir', extensionsDir];
 

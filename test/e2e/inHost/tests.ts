@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
+import { extensionTests } from './extensionTests';
 
 export interface InHostTest {
   readonly name: string;
@@ -21,6 +22,14 @@ const expectedDefaults: Record<string, unknown> = {
   'questLens.tokenBudget': 1024,
   'questLens.pageSize': 16,
   'questLens.denseLayers': 2,
+  'questLens.aggregation': 'max',
+  'questLens.maxContextTokens': 8192,
+  'questLens.include': [],
+  'questLens.exclude': [],
+  'questLens.useGitignore': true,
+  'questLens.maxFileBytes': 1048576,
+  'questLens.temperature': 0,
+  'questLens.maxAnswerTokens': 512,
 };
 
 export const inHostTests: InHostTest[] = [
@@ -79,6 +88,7 @@ export const inHostTests: InHostTest[] = [
       assert.equal(questLensLog().match(/GPU: /g)?.length, 2, 'the restarted engine did not report the adapter');
     },
   },
+  ...extensionTests({ engineProcesses, questLensLog, waitFor }),
 ];
 
 function extension(): vscode.Extension<unknown> {
@@ -88,7 +98,7 @@ function extension(): vscode.Extension<unknown> {
 }
 
 /** Children of this extension host that run `dist/cli.js serve` (Linux /proc). */
-function engineProcesses(): number[] {
+export function engineProcesses(): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -106,7 +116,7 @@ function engineProcesses(): number[] {
 }
 
 /** The Quest Lens log channel's file, found under VS Code's logs folder (the profile's user-data/logs). */
-function questLensLog(): string {
+export function questLensLog(): string {
   const logs = process.env.QUEST_LENS_VSCODE_LOGS;
   assert.ok(logs && existsSync(logs), `QUEST_LENS_VSCODE_LOGS (${logs}) should name VS Code's logs folder`);
   const files = (readdirSync(logs, { recursive: true }) as string[]).filter((f) => f.endsWith('Quest Lens.log'));
@@ -114,7 +124,7 @@ function questLensLog(): string {
   return readFileSync(join(logs, files[0]), 'utf8');
 }
 
-async function waitFor(ok: () => boolean, ms: number, what: string): Promise<void> {
+export async function waitFor(ok: () => boolean, ms: number, what: string): Promise<void> {
   const until = Date.now() + ms;
   while (!ok()) {
     if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);

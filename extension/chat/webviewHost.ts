@@ -1,0 +1,106 @@
+// The host side of one webview (the chat view or a heatmap panel): strict options and HTML (html.ts), a typed sender,
+// and the ready handshake. Nothing reaches the page before its `webview/ready`; each ready (first load, or the page
+// reloaded after the view was hidden) gets the whole state from `onReady`, which supersedes whatever was queued,
+// so only messages no snapshot carries (chat/didFail, the latest chat/didProgress) survive in the queue.
+import * as vscode from 'vscode';
+import type { FromWebview, MessageBody, ToWebview, WebviewView } from '../../webview/protocol';
+import { Disposable } from '../disposable';
+import { buildWebviewHtml } from './html';
+
+export interface WebviewHandlers {
+  /** The page is listening: send it everything it should show. */
+  onReady(host: WebviewHost): void;
+  onMessage(message: FromWebview, host: WebviewHost): void;
+}
+
+/** Message types no snapshot carries: kept across the handshake (the newest of each type). */
+const KEPT_UNTIL_READY = new Set<ToWebview['type']>(['chat/didFail', 'chat/didProgress']);
+
+export class WebviewHost extends Disposable {
+  private ready = false;
+  private queued = new Map<ToWebview['type'], ToWebview>();
+
+  constructor(
+    readonly webview: vscode.Webview,
+    extensionUri: vscode.Uri,
+    readonly view: WebviewView,
+    title: string,
+    private readonly handlers: WebviewHandlers,
+  ) {
+    super();
+    const root = vscode.Uri.joinPath(extensionUri, 'dist', 'webview');
+    webview.options = { enableScripts: true, localResourceRoots: [root] };
+    webview.html = buildWebviewHtml({
+      title,
+      data: { view, standalone: false, title },
+      assets: {
+        kind: 'webview',
+        cspSource: webview.cspSource,
+        scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(root, 'main.js')).toString(),
+        styleUri: webview.asWebviewUri(vscode.Uri.joinPath(root, 'main.css')).toString(),
+      },
+    });
+    this._register(webview.onDidReceiveMessage((m: unknown) => this.receive(m)));
+  }
+
+  /** Sends now if the page is listening, else keeps what no snapshot carries for after its ready. */
+  post<T extends ToWebview['type']>(type: T, body: MessageBody<ToWebview, T>): void {
+    const message = { type, ...body } as unknown as ToWebview;
+    if (this.isDisposed) return;
+    if (!this.ready) {
+      if (KEPT_UNTIL_READY.has(type)) this.queued.set(type, message);
+      return;
+    }
+    void this.webview.postMessage(message).then(undefined, () => {
+      // the page went away between the check and the send; its next ready restores it
+    });
+  }
+
+  /** The page was hidden and its document dropped: hold messages until it is shown and ready again. */
+  markHidden(): void {
+    this.ready = false;
+  }
+
+  get isReady(): boolean {
+    return this.ready;
+  }
+
+  private receive(raw: unknown): void {
+    if (!isMessage(raw)) return;
+    if (raw.type === 'webview/ready') {
+      this.ready = true;
+      const kept = [...this.queued.values()];
+      this.queued.clear();
+      this.handlers.onReady(this);
+      for (const m of kept) void this.webview.postMessage(m);
+      return;
+    }
+    this.handlers.onMessage(raw, this);
+  }
+}
+
+/** A message from the page, checked field by field: the page renders model output, so its messages are not trusted. */
+function isMessage(m: unknown): m is FromWebview {
+  if (!m || typeof m !== 'object') return false;
+  const o = m as Record<string, unknown>;
+  const str = (k: string) => typeof o[k] === 'string';
+  const num = (k: string) => typeof o[k] === 'number' && Number.isFinite(o[k]);
+  switch (o.type) {
+    case 'webview/ready':
+      return o.view === 'chat' || o.view === 'heatmap';
+    case 'webview/didFail':
+      return !!o.error && typeof o.error === 'object';
+    case 'chat/ask':
+      return str('question');
+    case 'chat/stop':
+      return str('turnId');
+    case 'editor/open':
+      return str('path') && num('line') && (o.endLine === undefined || num('endLine')) && (o.folder === undefined || num('folder'));
+    case 'clipboard/write':
+      return str('text');
+    case 'heatmap/open':
+      return str('turnId') && (o.where === 'view' || o.where === 'beside');
+    default:
+      return false;
+  }
+}

@@ -1,0 +1,65 @@
+// Reads and writes the `questLens.*` settings through VS Code's configuration (the mapping itself is settingsMap.ts).
+import { homedir } from 'node:os';
+import * as vscode from 'vscode';
+import type { ReaderSettings } from '../gpu/protocol';
+import { effectiveModelPath, expandHome, type ModelPathChoice, normalizeSettings, type QuestLensSettings, toReaderSettings } from './settingsMap';
+
+export const SECTION = 'questLens';
+
+const keys: readonly (keyof QuestLensSettings)[] = [
+  'modelPath',
+  'mode',
+  'tokenBudget',
+  'pageSize',
+  'denseLayers',
+  'aggregation',
+  'maxContextTokens',
+  'include',
+  'exclude',
+  'useGitignore',
+  'maxFileBytes',
+  'temperature',
+  'maxAnswerTokens',
+];
+
+/** Every setting, checked; `modelPath` is the one the extension may use (see modelPath()). */
+export function readSettings(): QuestLensSettings {
+  const config = vscode.workspace.getConfiguration(SECTION);
+  const raw: Record<string, unknown> = {};
+  for (const key of keys) raw[key] = config.get(key);
+  return { ...normalizeSettings(raw), modelPath: modelPath().path };
+}
+
+/** questLens.modelPath as the extension may use it: restricted mode ignores workspace values (settingsMap.ts). */
+export function modelPath(): ModelPathChoice {
+  const inspected = vscode.workspace.getConfiguration(SECTION).inspect<string>('modelPath');
+  const choice = effectiveModelPath(inspected, vscode.workspace.isTrusted);
+  return { ...choice, path: choice.path ? expandHome(choice.path, homedir()) : '' };
+}
+
+export function readerSettings(s: QuestLensSettings): ReaderSettings {
+  return toReaderSettings(s, {
+    filesExclude: vscode.workspace.getConfiguration('files').get('exclude'),
+    searchExclude: vscode.workspace.getConfiguration('search').get('exclude'),
+  });
+}
+
+/**
+ * Writes a setting where it takes effect: where the workspace sets it (a trusted workspace's value wins over the
+ * user's), else the user settings.
+ */
+export async function updateSetting(key: keyof QuestLensSettings, value: unknown): Promise<void> {
+  const config = vscode.workspace.getConfiguration(SECTION);
+  const inspected = config.inspect(key);
+  const inWorkspace = vscode.workspace.isTrusted && inspected?.workspaceValue !== undefined;
+  await config.update(key, value, inWorkspace ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global);
+}
+
+/** Fires when any questLens setting (or an exclude setting the reader uses) changes, or trust is granted. */
+export function onDidChangeSettings(listener: () => void): vscode.Disposable {
+  const a = vscode.workspace.onDidChangeConfiguration((e) => {
+    if (e.affectsConfiguration(SECTION) || e.affectsConfiguration('files.exclude') || e.affectsConfiguration('search.exclude')) listener();
+  });
+  const b = vscode.workspace.onDidGrantWorkspaceTrust(listener);
+  return vscode.Disposable.from(a, b);
+}

@@ -1,0 +1,137 @@
+// extension/settingsMap.ts: settings → DecodeSettings / ReaderSettings, the model path in restricted mode, and the
+// defaults matching package.json's contributions.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { repoRoot } from '../util/paths';
+import {
+  effectiveModelPath,
+  expandHome,
+  normalizeSettings,
+  settingDefaults,
+  toDecodeSettings,
+  toReaderSettings,
+  tokenBudgetInPages,
+} from '../../extension/settingsMap';
+
+const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
+  contributes: { configuration: { properties: Record<string, { default: unknown; enum?: unknown[]; minimum?: number }> } };
+};
+const properties = pkg.contributes.configuration.properties;
+
+test('every setting the mapping reads is contributed in package.json with the same default, and nothing else is', () => {
+  const mapped = Object.keys(settingDefaults).map((k) => `questLens.${k}`).sort();
+  assert.deepEqual(Object.keys(properties).sort(), mapped);
+  for (const [key, value] of Object.entries(settingDefaults)) {
+    assert.deepEqual(properties[`questLens.${key}`].default, value, `questLens.${key}`);
+  }
+  assert.deepEqual(properties['questLens.pageSize'].enum, [8, 16, 32, 64]);
+});
+
+test('normalizeSettings: an empty configuration gives the defaults', () => {
+  assert.deepEqual(normalizeSettings({}), settingDefaults);
+});
+
+test('normalizeSettings: mistyped and out-of-range values fall back or are clamped', () => {
+  const s = normalizeSettings({
+    modelPath: '  /m/a.gguf  ',
+    mode: 'sparse',
+    tokenBudget: 3.6,
+    pageSize: 24,
+    denseLayers: -3,
+    aggregation: 'mean',
+    maxContextTokens: 100,
+    include: ['src/**', 7, '  ', 'lib/**'],
+    exclude: 'dist/**',
+    useGitignore: 'no',
+    maxFileBytes: 0,
+    temperature: -1,
+    maxAnswerTokens: Number.NaN,
+  });
+  assert.deepEqual(s, {
+    modelPath: '/m/a.gguf',
+    mode: 'quest',
+    tokenBudget: 16,
+    pageSize: 16,
+    denseLayers: 0,
+    aggregation: 'max',
+    maxContextTokens: 256,
+    include: ['src/**', 'lib/**'],
+    exclude: [],
+    useGitignore: true,
+    maxFileBytes: 1,
+    temperature: 0,
+    maxAnswerTokens: 512,
+  });
+});
+
+test('tokenBudgetInPages: rounded up to whole pages, at least 2 pages', () => {
+  const table: Array<[budget: number, pageSize: number, want: number]> = [
+    [1024, 16, 1024],
+    [1000, 16, 1008],
+    [17, 16, 32],
+    [16, 16, 32],
+    [16, 64, 128],
+    [129, 64, 192],
+    [61, 8, 64],
+  ];
+  for (const [budget, pageSize, want] of table) assert.equal(tokenBudgetInPages(budget, pageSize), want, `${budget} tokens, page ${pageSize}`);
+});
+
+test('toDecodeSettings: the settings as the engine takes them', () => {
+  const s = normalizeSettings({ mode: 'dense', tokenBudget: 100, pageSize: 32, denseLayers: 1, aggregation: 'sum', temperature: 0.7, maxAnswerTokens: 64 });
+  assert.deepEqual(toDecodeSettings(s, 1234), {
+    mode: 'dense',
+    tokenBudget: 128,
+    denseLayers: 1,
+    aggregation: 'sum',
+    temperature: 0.7,
+    maxAnswerTokens: 64,
+    seed: 1234,
+  });
+});
+
+test('toReaderSettings: VS Code exclude expressions keep only the values VS Code allows', () => {
+  const s = normalizeSettings({ include: ['src/**'], exclude: ['**/*.snap'], useGitignore: false, maxFileBytes: 5000 });
+  const r = toReaderSettings(s, {
+    filesExclude: { '**/.git': true, '**/*.js': { when: '$(basename).ts' }, off: false, bad: 'yes', worse: { when: 3 } },
+    searchExclude: ['not', 'a', 'record'],
+  });
+  assert.deepEqual(r, {
+    include: ['src/**'],
+    exclude: ['**/*.snap'],
+    filesExclude: { '**/.git': true, '**/*.js': { when: '$(basename).ts' }, off: false },
+    searchExclude: {},
+    useGitignore: false,
+    maxFileBytes: 5000,
+  });
+});
+
+test('effectiveModelPath: trusted workspaces use the most specific value', () => {
+  const inspected = { defaultValue: '', globalValue: '/user/m.gguf', workspaceValue: '/ws/m.gguf', workspaceFolderValue: '/folder/m.gguf' };
+  assert.deepEqual(effectiveModelPath(inspected, true), { path: '/folder/m.gguf' });
+  assert.deepEqual(effectiveModelPath({ ...inspected, workspaceFolderValue: undefined }, true), { path: '/ws/m.gguf' });
+  assert.deepEqual(effectiveModelPath({ defaultValue: '', globalValue: '/user/m.gguf' }, true), { path: '/user/m.gguf' });
+  assert.deepEqual(effectiveModelPath({ defaultValue: '' }, true), { path: '' });
+  assert.deepEqual(effectiveModelPath(undefined, true), { path: '' });
+});
+
+test('effectiveModelPath: restricted mode ignores workspace and folder values and says which', () => {
+  assert.deepEqual(effectiveModelPath({ defaultValue: '', globalValue: '/user/m.gguf', workspaceValue: '/evil/x.gguf' }, false), {
+    path: '/user/m.gguf',
+    ignored: '/evil/x.gguf',
+  });
+  assert.deepEqual(effectiveModelPath({ defaultValue: '', workspaceFolderValue: '/evil/y.gguf' }, false), { path: '', ignored: '/evil/y.gguf' });
+  assert.deepEqual(effectiveModelPath({ defaultValue: '', globalValue: '/user/m.gguf' }, false), { path: '/user/m.gguf' });
+  // The same value in both places is not "ignored": the user's own value is used.
+  assert.deepEqual(effectiveModelPath({ defaultValue: '', globalValue: '/m.gguf', workspaceValue: '/m.gguf' }, false), { path: '/m.gguf' });
+});
+
+test('expandHome: ~ and ${userHome}', () => {
+  assert.equal(expandHome('~/models/a.gguf', '/home/u'), '/home/u/models/a.gguf');
+  assert.equal(expandHome('~', '/home/u'), '/home/u');
+  assert.equal(expandHome('${userHome}/b.gguf', '/home/u'), '/home/u/b.gguf');
+  assert.equal(expandHome('/abs/~x.gguf', '/home/u'), '/abs/~x.gguf');
+  assert.equal(expandHome('~other/a.gguf', '/home/u'), '~other/a.gguf');
+});
