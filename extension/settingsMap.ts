@@ -27,7 +27,7 @@ export const settingDefaults: QuestLensSettings = {
   tokenBudget: 1024,
   pageSize: 16,
   denseLayers: 2,
-  aggregation: 'max',
+  aggregation: 'sum',
   maxContextTokens: 8192,
   include: [],
   exclude: [],

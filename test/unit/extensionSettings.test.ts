@@ -55,7 +55,7 @@ test('normalizeSettings: mistyped and out-of-range values fall back or are clamp
     tokenBudget: 16,
     pageSize: 16,
     denseLayers: 0,
-    aggregation: 'max',
+    aggregation: 'sum',
     maxContextTokens: 256,
     include: ['src/**', 'lib/**'],
     exclude: [],

@@ -22,7 +22,7 @@ const expectedDefaults: Record<string, unknown> = {
   'questLens.tokenBudget': 1024,
   'questLens.pageSize': 16,
   'questLens.denseLayers': 2,
-  'questLens.aggregation': 'max',
+  'questLens.aggregation': 'sum',
   'questLens.maxContextTokens': 8192,
   'questLens.include': [],
   'questLens.exclude': [],
