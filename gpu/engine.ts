@@ -3,15 +3,16 @@
 // token (dense or Quest), streaming tokens and, on request, the pages each step selected.
 import { basename } from 'node:path';
 import type { Gpu } from './device';
-import { EngineError } from './errors';
+import { EngineError, ShapeError, TokenizerError } from './errors';
 import { Forward, type QuestSettings, buildForward } from './forward/forward';
 import { type RunState, createRunState } from './forward/runState';
 import { type GgufFile, readGguf } from './gguf/reader';
 import { Kernels, encodeDispatches } from './kernels/registry';
 import { topK, topKScratchBytes, defaultTopKSortSize, TOPK_MAX } from './kernels/topk';
 import { KvCache } from './kv/kvCache';
-import { type KvLayout, type KvMemory, type KvType, checkPageSize, kvLayout } from './kv/layout';
+import { type KvLayout, type KvMemory, type KvType, checkPageSize, kvLayerBytes, kvLayout, kvMemory, pageMetaLayerBytes } from './kv/layout';
 import { type ModelConfig, readModelConfig } from './model/config';
+import { ROPE_MAX_POSITIONS } from './model/rope';
 import { type LoadProgress, type ModelWeights, loadWeights } from './model/weights';
 import { ResultReadback, Sampler, type SamplingParams, decodeCandidates } from './sample';
 import { createTokenizer } from './tokenizer/tokenizer';
@@ -96,21 +97,27 @@ export class Engine {
     const t0 = performance.now();
     const file: GgufFile = await readGguf(path);
     const cfg = readModelConfig(file);
-    const tokenizer = createTokenizer(file.metadata);
-    const pageSize = options.pageSize ?? 16;
-    checkPageSize(pageSize);
-    const maxContext = options.maxContext ?? Math.min(cfg.contextLength, 8192);
-    if (!(Number.isInteger(maxContext) && maxContext >= 1)) throw new SettingsError(`maxContext (${maxContext}) must be an integer >= 1`);
-    const kvType = options.kvType ?? (gpu.hasF16 ? 'f16' : 'f32');
-    if (kvType === 'f16' && !gpu.hasF16) throw new SettingsError(`kvType f16 needs shader-f16, which ${gpu.summary.description} does not offer`);
-    const layout = kvLayout({ layers: cfg.layers, kvHeads: cfg.kvHeads, headDim: cfg.headDim, maxTokens: maxContext, pageSize, kvType });
-    const prefillRun = Math.min(options.prefillRun ?? (gpu.summary.isSoftware ? 256 : 512), layout.maxPages * pageSize);
+    const tokenizer = tokenizerOf(file);
+    // Every setting and the KV cache's size are checked before anything is allocated or uploaded.
+    const { layout, maxContext, prefillRun } = planLoad(gpu, basename(path), cfg, options);
 
     const kernels = new Kernels(gpu);
     gpu.device.pushErrorScope('out-of-memory');
-    const weights = await loadWeights(gpu, file, cfg, options.onProgress, options.signal);
-    const state = createRunState(gpu, cfg, prefillRun);
-    const cache = KvCache.create(gpu, layout);
+    let weights: ModelWeights | undefined;
+    let state: RunState | undefined;
+    let cache: KvCache | undefined;
+    try {
+      weights = await loadWeights(gpu, file, cfg, options.onProgress, options.signal);
+      state = createRunState(gpu, cfg, prefillRun);
+      cache = KvCache.create(gpu, layout);
+    } catch (err) {
+      // A failed upload or an abort: pop the scope pushed above and free what was made, then report the failure.
+      await gpu.device.popErrorScope();
+      cache?.dispose();
+      state?.destroy();
+      weights?.destroy();
+      throw err;
+    }
     const oom = await gpu.device.popErrorScope();
     const memory: MemoryPlan = {
       weights: weights.bytes,
@@ -126,7 +133,8 @@ export class Engine {
         'out-of-memory',
         `${basename(path)}: the GPU ran out of memory: the model needs ${gib(memory.total)} ` +
           `(weights ${gib(memory.weights)}, KV cache ${gib(memory.kv.total)} for ${maxContext} tokens, scratch ${gib(memory.scratch)}); ` +
-          `${gpu.summary.description} refused it (${oom.message}). Use a shorter context or a smaller quantization.`,
+          `${gpu.summary.description} refused it (${oom.message}); WebGPU does not report the adapter's total memory, only its ` +
+          `largest buffer (${gib(gpu.summary.limits.maxBufferSize)}). Use a shorter context or a smaller quantization.`,
       );
     }
     const forward = await buildForward(gpu, kernels, cfg, weights, state, cache);
@@ -346,6 +354,67 @@ export class Engine {
     this.cache.dispose();
     this.state.destroy();
     this.weights.destroy();
+  }
+}
+
+/**
+ * Checks the load options against the model and the adapter before anything is allocated: SettingsError naming the
+ * file, the option, its value and the limit; an 'out-of-memory' EngineError when one layer's KV cache is larger
+ * than the adapter allows in one buffer, saying how much the context needs, what the adapter allows and the longest
+ * context that fits.
+ */
+function planLoad(gpu: Gpu, name: string, cfg: ModelConfig, options: EngineOptions): { layout: KvLayout; maxContext: number; prefillRun: number } {
+  const fail = (problem: string): never => {
+    throw new SettingsError(`${name}: ${problem}`);
+  };
+  const pageSize = options.pageSize ?? 16;
+  const maxContext = options.maxContext ?? Math.min(cfg.contextLength, 8192);
+  if (!(Number.isInteger(maxContext) && maxContext >= 1)) fail(`maxContext (${maxContext}) must be an integer >= 1`);
+  if (maxContext > ROPE_MAX_POSITIONS) {
+    fail(`maxContext (${maxContext}) must be at most ${ROPE_MAX_POSITIONS}, the positions the engine's RoPE table covers (the model was trained for ${cfg.contextLength})`);
+  }
+  const kvType = options.kvType ?? (gpu.hasF16 ? 'f16' : 'f32');
+  if (kvType === 'f16' && !gpu.hasF16) fail(`kvType f16 needs shader-f16, which ${gpu.summary.description} does not offer`);
+  if (options.prefillRun !== undefined && !(Number.isInteger(options.prefillRun) && options.prefillRun >= 1)) {
+    fail(`prefillRun (${options.prefillRun}) must be an integer >= 1`);
+  }
+  let layout: KvLayout;
+  try {
+    checkPageSize(pageSize);
+    layout = kvLayout({ layers: cfg.layers, kvHeads: cfg.kvHeads, headDim: cfg.headDim, maxTokens: maxContext, pageSize, kvType });
+  } catch (err) {
+    if (err instanceof ShapeError) return fail(err.message);
+    throw err;
+  }
+  const { maxStorageBufferBindingSize, maxBufferSize } = gpu.summary.limits;
+  const limit = Math.min(maxStorageBufferBindingSize, maxBufferSize);
+  // Per layer, K and V are (maxPages, kvHeads, pageSize, headDim) and pageMeta (maxPages, kvHeads, 2, headDim): one buffer each.
+  const kvBytes = kvLayerBytes(layout);
+  const metaBytes = pageMetaLayerBytes(layout);
+  const biggest = Math.max(kvBytes, metaBytes);
+  if (biggest > limit) {
+    const perPage = biggest / layout.maxPages;
+    const fits = Math.floor(limit / perPage) * pageSize;
+    const f16 = kvType === 'f32' && gpu.hasF16 ? ` (${Math.floor(limit / (perPage / 2)) * pageSize} with an f16 KV cache)` : '';
+    const buffers = kvBytes >= metaBytes ? `K and V of ${gib(kvBytes)} each` : `pageMeta of ${gib(metaBytes)}`;
+    throw new EngineError(
+      'out-of-memory',
+      `${name}: a context of ${maxContext} tokens needs a KV cache of ${gib(kvMemory(layout).total)} (${cfg.layers} layer${cfg.layers === 1 ? '' : 's'}; per ` +
+        `layer ${buffers}: ${cfg.kvHeads} KV heads × ${cfg.headDim} ${kvType} per token), but ${gpu.summary.description} allows ` +
+        `at most ${limit} B (${gib(limit)}) per buffer; the longest context that fits is ${fits} tokens${f16}. Use a shorter context.`,
+    );
+  }
+  const prefillRun = Math.min(options.prefillRun ?? (gpu.summary.isSoftware ? 256 : 512), layout.maxPages * pageSize);
+  return { layout, maxContext, prefillRun };
+}
+
+/** The file's tokenizer; a TokenizerError names the file. */
+function tokenizerOf(file: GgufFile): Tokenizer {
+  try {
+    return createTokenizer(file.metadata);
+  } catch (err) {
+    if (err instanceof TokenizerError) throw new TokenizerError(`${file.path}: ${err.message}`);
+    throw err;
   }
 }
 

@@ -111,10 +111,10 @@ function parse(c: HeaderCursor, path: string, fail: Fail): GgufFile {
   const kvCount = c.u64('metadata count');
   // Both counts must fit in what is left: checked before a single entry is read or allocated.
   if (tensorCount > BigInt(Math.floor(c.remaining / MIN_TENSOR_INFO_BYTES))) {
-    fail(`absurd tensor count ${tensorCount}: ${tensorCount} tensor infos need at least ${MIN_TENSOR_INFO_BYTES} B each, only ${c.remaining} B remain`);
+    fail(`absurd tensor count ${tensorCount}: ${tensorCount} tensor infos need at least ${MIN_TENSOR_INFO_BYTES} B each, only ${c.remaining} B remain: the file is truncated or the count is corrupt`);
   }
   if (kvCount > BigInt(Math.floor((c.remaining - Number(tensorCount) * MIN_TENSOR_INFO_BYTES) / MIN_KV_BYTES))) {
-    fail(`absurd metadata count ${kvCount}: ${kvCount} entries need at least ${MIN_KV_BYTES} B each, only ${c.remaining} B remain`);
+    fail(`absurd metadata count ${kvCount}: ${kvCount} entries need at least ${MIN_KV_BYTES} B each, only ${c.remaining} B remain: the file is truncated or the count is corrupt`);
   }
 
   const metadata = new Map<string, GgufValue>();

@@ -159,6 +159,17 @@ export function expectedTensors(config: ModelConfig): { name: string; dims: numb
 }
 
 function checkTensorShapes(file: GgufFile, config: ModelConfig): void {
+  // block_count bounds the list expectedTensors builds: a corrupt count (4e9) must fail here, not build 4e10 entries.
+  const perLayer = 9 + (config.qkvBias ? 3 : 0) + (config.qkNorm ? 2 : 0);
+  if (config.layers * perLayer > file.tensors.length) {
+    let found = 0;
+    while (file.tensor(`blk.${found}.attn_norm.weight`)) found++;
+    throw new ModelShapeError(
+      file.path,
+      `${config.architecture}.block_count is ${config.layers}, but the file has ${file.tensors.length} tensors, fewer than the ` +
+        `${perLayer} per layer that ${config.layers} layers need (missing tensor 'blk.${found}.attn_norm.weight')`,
+    );
+  }
   for (const { name, dims } of expectedTensors(config)) {
     const t = file.tensor(name);
     if (!t) {
