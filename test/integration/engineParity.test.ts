@@ -25,11 +25,8 @@
 // Q6_K, Q8_0, F16 and BF16 are what users bring). QUEST_LENS_PARITY=full runs every shape × every type (30 cases,
 // about 12 minutes on a shared 2-core lavapipe machine).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { after, before, test } from 'node:test';
 import { openGpu, type Gpu } from '../../gpu/device';
 import { Engine, denseSettings } from '../../gpu/engine';
@@ -43,7 +40,8 @@ import {
   type ModelSpec, type RealShape, type WeightPlan, paddedTokenizerMetadata, peakedEmbeddingScale, realShape, testTempDir,
   weightPlanName, weightPlanProblem, withWeightPlan, writeF32Twin, writeModelGguf,
 } from '../util/ggufFixtures';
-import { repoRoot, sharedModelPath } from '../util/paths';
+import { type EvalResult, type EvalRun, llamaCppEval } from '../util/llamaCpp';
+import { sharedModelPath } from '../util/paths';
 import { rng } from '../util/random';
 
 const tmp = testTempDir('quest-lens-parity-');
@@ -109,72 +107,9 @@ before(async () => {
 });
 after(() => gpu?.dispose());
 
-interface OracleRun {
-  readonly prompt: readonly number[];
-  readonly steps: number;
-  /** llama.cpp's KV cache type; flash attention is off (its CPU kernel accumulates V in f16). */
-  readonly kvType: 'F32' | 'F16';
-}
-
-interface OracleResult {
-  readonly tokens: number[];
-  /** Per step: [id, p] pairs, highest first, down to 1e-7. */
-  readonly probs: [number, number][][];
-}
-
-/**
- * test/util/llamaCppEval.mjs with the KV cache type chosen and flash attention off (that script keeps llama.cpp's
- * defaults: F16 KV and flash attention 'auto', which accumulates V in f16 and costs ≈ 2e-3 in probability): greedy
- * runs with next-token distributions, all runs in one child process.
- */
-function llamaCppOracle(model: string, runs: readonly OracleRun[]): OracleResult[] {
-  const script = join(tmp, 'oracle.mjs');
-  const entry = pathToFileURL(createRequire(join(repoRoot, 'package.json')).resolve('node-llama-cpp')).href;
-  writeFileSync(
-    script,
-    `import { getLlama } from ${JSON.stringify(entry)};
-const chunks = [];
-for await (const c of process.stdin) chunks.push(c);
-const { model: modelPath, contextSize, runs } = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-try {
-  const llama = await getLlama({ gpu: false, build: 'never', logLevel: 'error' });
-  const model = await llama.loadModel({ modelPath });
-  const out = [];
-  for (const run of runs) {
-    // threads: 1: on a busy machine llama.cpp's spinning worker threads make small models take tens of seconds.
-    const context = await model.createContext({
-      contextSize, threads: 1, flashAttention: false, experimentalKvCacheKeyType: run.kvType, experimentalKvCacheValueType: run.kvType,
-    });
-    const it = context.getSequence().evaluateWithMetadata(run.prompt, { probabilities: true }, { temperature: 1, topK: 0, topP: 1, minP: 0 });
-    const tokens = [];
-    const probs = [];
-    let next;
-    for (let i = 0; i < run.steps; i++) {
-      const r = await it.next(next);
-      const pairs = [...r.value.probabilities.entries()].filter(([, p]) => p >= 1e-7);
-      probs.push(pairs);
-      next = pairs[0][0];
-      tokens.push(next);
-    }
-    out.push({ tokens, probs });
-    await context.dispose();
-  }
-  process.stdout.write('RESULT ' + JSON.stringify(out) + '\\n', () => process.exit(0));
-} catch (e) {
-  process.stderr.write('llama.cpp oracle failed on ' + modelPath + ': ' + (e && e.stack || e) + '\\n');
-  process.exit(1);
-}
-`,
-  );
-  const r = spawnSync(process.execPath, [script], {
-    cwd: repoRoot,
-    input: JSON.stringify({ model, contextSize: CONTEXT, runs }),
-    maxBuffer: 256 << 20,
-    timeout: 300_000,
-  });
-  const line = r.stdout.toString('utf8').split('\n').find((l) => l.startsWith('RESULT '));
-  if (r.status !== 0 || !line) throw new Error(`llama.cpp oracle exited ${r.status ?? r.signal}: ${r.stderr.toString('utf8').slice(-2000)}`);
-  return JSON.parse(line.slice('RESULT '.length)) as OracleResult[];
+/** llama.cpp with flash attention off (its CPU kernel accumulates V in f16, ≈ 2e-3 in probability). */
+function llamaCppOracle(model: string, runs: readonly Omit<EvalRun, 'flashAttention'>[]): EvalResult[] {
+  return llamaCppEval(model, CONTEXT, runs.map((r) => ({ ...r, flashAttention: false })));
 }
 
 /** The fixture spec of a case: real shape, cut and padded stories260K vocabulary, peaked logits, quiet EOG rows. */
@@ -239,7 +174,7 @@ function maxDp(mine: Float64Array, theirs: readonly (readonly [number, number])[
 }
 
 /** Exact comparison: the same tokens at every step, max |Δp| ≤ bound. Returns the largest |Δp|. */
-function compareExact(what: string, mine: EngineRun, oracle: OracleResult, bound: number): number {
+function compareExact(what: string, mine: EngineRun, oracle: EvalResult, bound: number): number {
   assert.deepEqual(mine.tokens, oracle.tokens, `${what}: greedy tokens differ from llama.cpp's`);
   let worst = 0;
   for (let s = 0; s < STEPS; s++) {
@@ -262,7 +197,7 @@ function compareStored(
   mine: EngineRun,
   bound: number,
   kvType: 'F32' | 'F16',
-  first?: OracleResult,
+  first?: EvalResult,
 ): { worst: number; ties: number } {
   let worst = 0;
   let ties = 0;
@@ -296,7 +231,7 @@ function compareStored(
 }
 
 /** The fixture is worth comparing: greedy changes token, and most steps are not a certainty. */
-function checkNonTrivial(what: string, oracle: OracleResult): void {
+function checkNonTrivial(what: string, oracle: EvalResult): void {
   const distinct = new Set(oracle.tokens).size;
   const uncertain = oracle.probs.filter((p) => p[0][1] < 0.95).length;
   assert.ok(distinct >= 2, `${what}: the fixture's greedy run has only ${distinct} distinct tokens`);
@@ -317,7 +252,7 @@ for (const c of cases) {
     if (twin !== file) await writeF32Twin(file, twin);
     const tWrite = performance.now();
 
-    const exactRuns: OracleRun[] = [{ prompt, steps: STEPS, kvType: 'F32' }];
+    const exactRuns: EvalRun[] = [{ prompt, steps: STEPS, kvType: 'F32' }];
     if (c.perShape) exactRuns.push({ prompt, steps: STEPS, kvType: 'F16' });
     const [exact, exactF16] = llamaCppOracle(twin, exactRuns);
     checkNonTrivial(name, exact);

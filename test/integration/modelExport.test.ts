@@ -10,24 +10,22 @@
 //    Q8_K) first, so only the first token and a looser bound (5e-2) hold while both pick the same tokens.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { after, before, test } from 'node:test';
 import { encode as p50kEncode } from 'gpt-tokenizer/encoding/p50k_base';
 import { type Gpu, openGpu } from '../../gpu/device';
 import { Engine } from '../../gpu/engine';
 import { readGguf, readTensorData } from '../../gpu/gguf/reader';
-import { entriesFromFile, writeGguf } from '../../gpu/gguf/writer';
-import { GgmlType } from '../../gpu/model/ggmlTypes';
 import { readModelConfig } from '../../gpu/model/config';
-import { dequantizeRows, quantizeRows } from '../../gpu/quant/codec';
+import { dequantizeRows } from '../../gpu/quant/codec';
 import { ReferenceModel, softmaxRef } from '../../gpu/reference/forward';
 import { readCheckpoint } from '../../model/export/checkpoint';
 import { exportGguf, quantPlans } from '../../model/export/ggufExport';
 import { questionPart } from '../../model/corpus/promptFormat';
+import { writeF32Twin } from '../util/ggufFixtures';
+import { type EvalResult, llamaCppEval } from '../util/llamaCpp';
 import { repoRoot } from '../util/paths';
 
 const tmp = mkdtempSync(join(tmpdir(), 'quest-lens-model-'));
@@ -49,60 +47,9 @@ after(() => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-interface OracleResult {
-  readonly tokens: number[];
-  /** Per step: [id, p] pairs, highest first, down to 1e-7. */
-  readonly probs: [number, number][][];
-}
-
-/** llama.cpp greedy runs with next-token distributions; KV cache type chosen, flash attention off. */
-function llamaCpp(model: string, prompt: readonly number[], kvType: 'F32' | 'F16'): OracleResult {
-  const script = join(tmp, 'oracle.mjs');
-  const entry = pathToFileURL(createRequire(join(repoRoot, 'package.json')).resolve('node-llama-cpp')).href;
-  writeFileSync(
-    script,
-    `import { getLlama } from ${JSON.stringify(entry)};
-const chunks = [];
-for await (const c of process.stdin) chunks.push(c);
-const { model: modelPath, prompt, steps, contextSize, kvType } = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-try {
-  const llama = await getLlama({ gpu: false, build: 'never', logLevel: 'error' });
-  const model = await llama.loadModel({ modelPath });
-  const context = await model.createContext({ contextSize, threads: 1, flashAttention: false, experimentalKvCacheKeyType: kvType, experimentalKvCacheValueType: kvType });
-  const it = context.getSequence().evaluateWithMetadata(prompt, { probabilities: true }, { temperature: 1, topK: 0, topP: 1, minP: 0 });
-  const tokens = [];
-  const probs = [];
-  let next;
-  for (let i = 0; i < steps; i++) {
-    const r = await it.next(next);
-    const pairs = [...r.value.probabilities.entries()].filter(([, p]) => p >= 1e-7);
-    probs.push(pairs);
-    next = pairs[0][0];
-    tokens.push(next);
-  }
-  process.stdout.write('RESULT ' + JSON.stringify({ tokens, probs }) + '\\n', () => process.exit(0));
-} catch (e) {
-  process.stderr.write('llama.cpp failed on ' + modelPath + ': ' + (e && e.stack || e) + '\\n');
-  process.exit(1);
-}
-`,
-  );
-  const r = spawnSync(process.execPath, [script], { input: JSON.stringify({ model, prompt, steps: STEPS, contextSize: CONTEXT, kvType }), maxBuffer: 256 << 20, timeout: 300_000 });
-  const line = r.stdout.toString('utf8').split('\n').find((l) => l.startsWith('RESULT '));
-  if (r.status !== 0 || !line) throw new Error(`llama.cpp exited ${r.status ?? r.signal}: ${r.stderr.toString('utf8').slice(-2000)}`);
-  return JSON.parse(line.slice('RESULT '.length)) as OracleResult;
-}
-
-/** The same file with every tensor written as F32 holding exactly the values its stored type decodes to. */
-async function writeF32Twin(path: string, twin: string): Promise<void> {
-  const file = await readGguf(path);
-  const tensors = [];
-  for (const t of file.tensors) {
-    const rows = t.elements / t.dims[0];
-    const values = dequantizeRows(t.type, await readTensorData(file, t), rows, t.dims[0]);
-    tensors.push({ name: t.name, type: GgmlType.F32, dims: [...t.dims], data: quantizeRows(GgmlType.F32, values, rows, t.dims[0]) });
-  }
-  await writeGguf(twin, { metadata: entriesFromFile(file), tensors });
+/** llama.cpp greedy decoding with next-token distributions; KV cache type chosen, flash attention off. */
+function llamaCpp(model: string, prompt: readonly number[], kvType: 'F32' | 'F16'): EvalResult {
+  return llamaCppEval(model, CONTEXT, [{ prompt, steps: STEPS, kvType, flashAttention: false }])[0];
 }
 
 function maxProbDiff(mine: Float64Array, theirs: readonly [number, number][]): number {

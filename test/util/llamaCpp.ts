@@ -19,6 +19,10 @@ export interface EvalRun {
   readonly prompt: readonly number[];
   /** Greedy tokens to decode after the prompt. */
   readonly steps: number;
+  /** KV cache element type (K and V), as llama.cpp names it; default its F16. */
+  readonly kvType?: 'F32' | 'F16';
+  /** Default llama.cpp's 'auto'. */
+  readonly flashAttention?: boolean;
 }
 
 export interface EvalResult {

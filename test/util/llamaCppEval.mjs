@@ -1,7 +1,9 @@
 // The llama.cpp evaluation oracle, run as a child process by llamaCpp.ts (node-llama-cpp is ESM with a native addon:
 // test bundles leave it out, and it needs process.exit to end). Reads {model, contextSize, runs: [{prompt, steps}]}
 // as JSON on stdin; for each run it evaluates the prompt, then `steps` greedy tokens, recording the next-token
-// distribution before each one. Prints one line `RESULT <json>`: per run {tokens: number[], probs: [id, p][][]}
+// distribution before each one. A run may set `kvType` ('F32', 'F16': K and V cache type) and
+// `flashAttention` (default llama.cpp's 'auto'; false for the tightest comparison: flash attention accumulates V in
+// f16, ≈ 2e-3 in probability). Prints one line `RESULT <json>`: per run {tokens: number[], probs: [id, p][][]}
 // (the distribution as pairs, highest first, down to 1e-7).
 import { getLlama } from 'node-llama-cpp';
 
@@ -14,7 +16,12 @@ try {
   const out = [];
   for (const run of runs) {
     // threads: 1: on a busy machine llama.cpp's spinning worker threads make small models take tens of seconds.
-    const context = await model.createContext({ contextSize, threads: 1 });
+    const context = await model.createContext({
+      contextSize,
+      threads: 1,
+      ...(run.flashAttention !== undefined ? { flashAttention: run.flashAttention } : {}),
+      ...(run.kvType ? { experimentalKvCacheKeyType: run.kvType, experimentalKvCacheValueType: run.kvType } : {}),
+    });
     const sequence = context.getSequence();
     // Probabilities with no sampling filters; the token fed back is the argmax, so the run is greedy.
     const it = sequence.evaluateWithMetadata(run.prompt, { probabilities: true }, { temperature: 1, topK: 0, topP: 1, minP: 0 });
