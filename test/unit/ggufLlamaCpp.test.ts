@@ -1,68 +1,18 @@
 // llama.cpp (node-llama-cpp 3.21.1, CPU) accepts the writer's files: stories260K re-assembled by the writer with the
 // fixture's metadata (tied: no output.weight; other tensor order; alignment 64) reproduces the golden greedy ids, and
-// random-weight llama / qwen2 / qwen3 fixtures load and decode. node-llama-cpp is ESM with a native addon and needs
-// process.exit, so it runs in a child process.
+// random-weight llama / qwen2 / qwen3 fixtures load, tokenize and decode (test/util/llamaCpp.ts runs llama.cpp in a
+// child process).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
 import { readGguf, readTensorBytes } from '../../gpu/gguf/reader';
 import { writeGguf } from '../../gpu/gguf/writer';
 import { readModelConfig } from '../../gpu/model/config';
 import { type ModelSpec, modelMetadata, testTempDir, tokenizerMetadata, writeModelGguf } from '../util/ggufFixtures';
-import { repoRoot, sharedModelPath } from '../util/paths';
+import { llamaCppEval, llamaCppTokenize } from '../util/llamaCpp';
+import { sharedModelPath } from '../util/paths';
 
 const tmp = testTempDir();
-
-interface Run {
-  readonly model: string;
-  readonly steps: number;
-  readonly text: string;
-}
-interface Result {
-  readonly ids: number[];
-  readonly tokens: number[];
-  readonly vocab: number;
-}
-
-/** Greedy-decodes `steps` tokens after BOS and tokenizes `text` with llama.cpp, for each run. */
-function llamaCpp(runs: readonly Run[]): Result[] {
-  const entry = pathToFileURL(createRequire(join(repoRoot, 'package.json')).resolve('node-llama-cpp')).href;
-  const script = join(tmp, 'llamaCppRun.mjs');
-  writeFileSync(
-    script,
-    `import { getLlama } from ${JSON.stringify(entry)};
-const runs = JSON.parse(process.argv[2]);
-try {
-  const llama = await getLlama({ gpu: false, build: 'never', logLevel: 'error' });
-  const out = [];
-  for (const r of runs) {
-    const model = await llama.loadModel({ modelPath: r.model });
-    // threads: 1: on a busy machine llama.cpp's spinning worker threads make a tiny model take tens of seconds.
-    const context = await model.createContext({ contextSize: 64, threads: 1 });
-    const it = context.getSequence().evaluate([model.tokens.bos], { temperature: 0 });
-    const ids = [];
-    for (let i = 0; i < r.steps; i++) ids.push((await it.next()).value);
-    out.push({ ids, tokens: Array.from(model.tokenize(r.text)), vocab: model.fileInfo.metadata.tokenizer.ggml.tokens.length });
-    await context.dispose();
-    await model.dispose();
-  }
-  process.stdout.write('RESULT ' + JSON.stringify(out) + '\\n');
-  process.exit(0);
-} catch (e) {
-  process.stderr.write(String(e && e.stack || e));
-  process.exit(1);
-}
-`,
-  );
-  const r = spawnSync(process.execPath, [script, JSON.stringify(runs)], { cwd: repoRoot, timeout: 120_000, maxBuffer: 16 << 20 });
-  const line = r.stdout.toString().split('\n').find((l) => l.startsWith('RESULT '));
-  if (r.status !== 0 || !line) throw new Error(`llama.cpp child exited ${r.status ?? r.signal}: ${r.stderr.toString().slice(-3000)}`);
-  return JSON.parse(line.slice(7)) as Result[];
-}
 
 const stories: ModelSpec = {
   architecture: 'llama', name: 'stories260K (re-assembled)', layers: 5, dim: 64, ffn: 172, heads: 8, kvHeads: 4, headDim: 8, vocab: 512,
@@ -102,14 +52,19 @@ test('llama.cpp runs writer-made GGUFs: stories260K re-assembled, and random lla
     paths.push(path);
   }
 
-  const results = llamaCpp([{ model: reassembled, steps: 12, text: 'Once upon a time' }, ...paths.map((model) => ({ model, steps: 3, text: 'Once upon a time' }))]);
+  const text = [{ text: 'Once upon a time', special: false }];
   // The golden greedy continuation of BOS (shared/docs/models-and-tokenizers.md).
-  assert.deepEqual(results[0].ids, [403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421]);
-  assert.deepEqual(results[0].tokens, [403, 407, 261, 378]);
-  for (const [i, r] of results.slice(1).entries()) {
-    assert.equal(r.vocab, 512, fixtures[i].architecture);
-    assert.deepEqual(r.tokens, [403, 407, 261, 378], fixtures[i].architecture);
-    assert.equal(r.ids.length, 3);
-    assert.ok(r.ids.every((id) => Number.isInteger(id) && id >= 0 && id < 512), `${fixtures[i].architecture}: ids ${r.ids}`);
+  const [golden] = llamaCppEval(reassembled, 64, [{ prompt: [1], steps: 12 }]);
+  assert.deepEqual(golden.tokens, [403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421]);
+  assert.deepEqual(llamaCppTokenize(reassembled, text), [[403, 407, 261, 378]]);
+  for (const [i, model] of paths.entries()) {
+    const [run] = llamaCppEval(model, 64, [{ prompt: [1], steps: 3 }]);
+    assert.deepEqual(llamaCppTokenize(model, text), [[403, 407, 261, 378]], fixtures[i].architecture);
+    assert.equal(run.tokens.length, 3);
+    // llama.cpp's whole next-token distribution lies on the 512 ids of the file's vocabulary.
+    assert.ok(run.probs[0].every(([id]) => Number.isInteger(id) && id >= 0 && id < 512), `${fixtures[i].architecture}: ids ${run.tokens}`);
+    const mass = run.probs[0].reduce((sum, [, p]) => sum + p, 0);
+    assert.ok(Math.abs(mass - 1) < 1e-3, `${fixtures[i].architecture}: probabilities sum to ${mass}`);
+    assert.ok(run.tokens.every((id) => id >= 0 && id < 512), `${fixtures[i].architecture}: ids ${run.tokens}`);
   }
 });
