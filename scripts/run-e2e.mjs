@@ -75,12 +75,14 @@ try {
   if (pass === undefined || fail === undefined) {
     console.log(`[e2e] interrupted (exit ${run}) after ${secs(t0)}: no summary`);
   } else {
-    console.log(`[e2e] ${pass} passed, ${fail} failed (${files.length} files) in ${secs(t0)}`);
+    console.log(`[e2e] ${files.length} files in ${secs(t0)}`);
+    console.log(`e2e: ${pass} passed, ${fail} failed`);
     status = run === 0 && fail === '0' && pass !== '0' ? 0 : 1;
   }
 } catch (err) {
   console.error(`[e2e] ${err.message}`);
-  console.log(`[e2e] 0 passed, 1 failed (setup) in ${secs(t0)}`);
+  console.log(`[e2e] setup failed after ${secs(t0)}`);
+  console.log('e2e: 0 passed, 1 failed');
 } finally {
   rmSync(outdir, { recursive: true, force: true });
 }
