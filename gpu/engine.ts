@@ -79,6 +79,8 @@ export class SettingsError extends EngineError {
 export class Engine {
   private candidates: { dispatches: readonly Dispatch[]; readback: ResultReadback; k: number } | undefined;
   private traceStaging: GPUBuffer | undefined;
+  /** The run state's logits belong to the cache's last token: generate() may start. */
+  private logitsReady = false;
   private disposed = false;
 
   private constructor(
@@ -201,8 +203,6 @@ export class Engine {
     }
     this.logitsReady = true;
   }
-
-  private logitsReady = false;
 
   /** The logits that chose the last token (after prefill: the next-token logits of the prompt). For evaluation. */
   async logits(): Promise<Float32Array> {

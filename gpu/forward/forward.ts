@@ -22,6 +22,7 @@ import type { KvCache } from '../kv/kvCache';
 import type { ModelConfig } from '../model/config';
 import { ropeAngleTable, ropeInvFreq } from '../model/rope';
 import type { ModelWeights } from '../model/weights';
+import type { WeightTensor } from '../quant/weight';
 import type { Aggregation } from '../kernels/pageScore';
 import type { RunState } from './runState';
 
@@ -228,7 +229,7 @@ async function buildRun(
   const { dim, heads, kvHeads, headDim, ffn, normEps: eps } = cfg;
   const qDim = heads * headDim;
   const kvDim = kvHeads * headDim;
-  const mm = (weight: RunWeight, x: GPUBuffer, y: GPUBuffer, accumulate = false) => matmul(k, { weight, x, y }, { tokens, accumulate });
+  const mm = (weight: WeightTensor, x: GPUBuffer, y: GPUBuffer, accumulate = false) => matmul(k, { weight, x, y }, { tokens, accumulate });
   const ropeShape = { tokens, headDim, dims: cfg.rope.dims, style: cfg.rope.style };
   const pre: Dispatch[][] = [];
   const post: Dispatch[][] = [];
@@ -273,4 +274,3 @@ async function buildRun(
   return { tokens, embed: await embed(k, { table: w.tokenEmbd, ids: s.ids, out: s.x }, { tokens }), pre, post };
 }
 
-type RunWeight = ModelWeights['output'];
