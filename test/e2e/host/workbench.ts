@@ -64,13 +64,21 @@ export class Workbench {
       const row = this.page.locator(paletteRow).filter({ has: this.page.locator('.label-name', { hasText: exact(title) }) });
       try {
         await row.first().waitFor({ timeout: 5_000 });
-        await row.first().click();
-        await this.page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 5_000 });
-        return;
       } catch {
         seen = await this.page.locator(`${paletteRow} .label-name`).allTextContents();
         await this.page.keyboard.press('Escape');
+        continue;
       }
+      await row.first().click();
+      // Done once the palette closed, or once the command's own quick pick replaced it (its input holds no '>' query):
+      // waiting for the widget to hide would time out on commands that open a quick pick, and a retry would then type
+      // into that pick.
+      await this.page.waitForFunction(
+        `(() => { const i = document.querySelector(${JSON.stringify(paletteInput)}); return !i || i.offsetParent === null || !i.value.startsWith('>'); })()`,
+        undefined,
+        { timeout: 5_000 },
+      );
+      return;
     }
     throw new Error(`the command palette never listed "${title}" (${attempts} tries); last rows: [${seen.map(plain).join(' | ')}]`);
   }
