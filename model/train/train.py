@@ -44,6 +44,9 @@ RUN_OPTIONS = ('seed', 'schedule', 'total_steps', 'tokens_per_step', 'lr', 'min_
                'weight_decay', 'beta1', 'beta2', 'grad_clip', 'answer_style', 'task_weights', 'lm_fraction',
                'max_pairs', 'quest_fraction', 'model')
 
+# Options a resumed run may change (--retarget): how long it runs and at which lengths and rates, never what it is.
+RETARGETABLE = ('total_steps', 'schedule', 'lr', 'min_lr_frac', 'decay_frac', 'warmup')
+
 DEFAULT_SCHEDULE = '0:windows:1024,0.2:files:4096,0.75:files:8192,0.92:files:16384'
 
 
@@ -348,6 +351,10 @@ def main():
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--schedule', default=DEFAULT_SCHEDULE)
     ap.add_argument('--total-steps', type=int, default=4000)
+    ap.add_argument('--retarget', default=None,
+                    help='on resume, a JSON object of run options to change from here on (recorded in the checkpoint), e.g. '
+                         '\'{"total_steps": 3900}\' so that the last chunk that fits ends the run, or a final phase: '
+                         '\'{"total_steps": 5200, "schedule": "0:files:4096,0.875:files:8192", "lr": 0.001, "decay_frac": 0.25}\'')
     ap.add_argument('--tokens-per-step', type=int, default=131072)
     ap.add_argument('--lr', type=float, default=3e-3)
     ap.add_argument('--min-lr-frac', type=float, default=0.1)
@@ -394,6 +401,16 @@ def main():
         if changed:
             log('note', message='run options come from the checkpoint; the command line differs', differs=changed)
         run.update(saved)
+        if args.retarget:
+            change = json.loads(args.retarget)
+            unknown = [k for k in change if k not in RETARGETABLE]
+            if unknown:
+                raise SystemExit(f'--retarget: {unknown} cannot change mid-run (only {list(RETARGETABLE)})')
+            if change.get('total_steps', run['total_steps']) <= header['training']['step']:
+                raise SystemExit(f'--retarget: total_steps {change["total_steps"]} is not past the checkpoint\'s step {header["training"]["step"]}')
+            log('note', message='run options retargeted', changed={k: [run[k], v] for k, v in change.items()})
+            run.update(change)
+            run.setdefault('retargets', []).append({'step': header['training']['step'], **change})
     phases = parse_schedule(run['schedule'])
     cfg = ModelConfig.from_json(header['config']) if header else (ModelConfig.from_json(json.loads(run['model'])) if run['model'] else ModelConfig())
     run['model'] = json.dumps(cfg.to_json())
