@@ -4,8 +4,9 @@
 import type { Gpu } from '../device';
 import { pageScore, pageScoreParams } from '../kernels/pageScore';
 import { argmax, argmaxScratchBytes } from '../kernels/argmax';
-import { attentionDecode, decodeSplits } from '../kernels/attentionDecode';
+import { type AttentionDecodeOp, attentionDecode, decodeSplits } from '../kernels/attentionDecode';
 import { decodePartialBytes } from '../kernels/attentionDecodeReduce';
+import { type AttentionMassBuffers, attentionMassBytes, attentionMassRange } from '../kernels/attentionMass';
 import { attentionPrefill } from '../kernels/attentionPrefill';
 import { biasAdd } from '../kernels/bias';
 import { embed } from '../kernels/embed';
@@ -21,17 +22,23 @@ import { createStorage, createStorageWith } from '../buffers';
 import type { KvCache } from '../kv/kvCache';
 import type { ModelConfig } from '../model/config';
 import { ropeAngleTable, ropeInvFreq } from '../model/rope';
-import type { ModelWeights } from '../model/weights';
+import type { FusedWeight, ModelWeights } from '../model/weights';
 import type { WeightTensor } from '../quant/weight';
 import type { Aggregation } from '../kernels/pageScore';
 import type { RunState } from './runState';
 
 /** One layer's attention as a decodeStep runs it: dense, or Quest (score pages, select, attend the selection). */
 interface DecodeAttention {
-  readonly dense: KvRunOp;
+  readonly dense: AttentionDecodeOp;
   /** Per aggregation: [pageScore, selectPages] then the sparse attention. */
   readonly quest: Readonly<Record<Aggregation, readonly Dispatch[]>>;
-  readonly sparse: KvRunOp;
+  readonly sparse: AttentionDecodeOp;
+}
+
+/** Where the last layers' decode attention adds the attention each page received (see attentionMass.wgsl). */
+export interface AttentionMassState extends AttentionMassBuffers {
+  /** The last `layers` layers count (their ops offer massDispatches). */
+  readonly layers: number;
 }
 
 /** The dispatches of one run size: `tokens` rows of the run state. */
@@ -77,6 +84,9 @@ export class Forward {
     readonly pageIds: readonly GPUBuffer[],
     /** (layers, kvHeads) u32 entries of pageIds used; one buffer per layer. */
     readonly pageCount: readonly GPUBuffer[],
+    /** (layers, kvHeads, maxPages) f32 page scores of the step; one buffer per layer, so a trace can copy them all. */
+    readonly pageScores: readonly GPUBuffer[],
+    readonly attentionMass: AttentionMassState,
     /** (1) u32 the greedy token of the last logits. */
     readonly token: GPUBuffer,
     private readonly owned: readonly GPUBuffer[],
@@ -113,16 +123,20 @@ export class Forward {
     queue.writeBuffer(this.selectParams, 0, selectPagesParams({ kvHeads, maxPages, pageBudget: quest.pageBudget }, nScored));
   }
 
-  /** Encodes one decodeStep (token id already in state.ids[0]); the cache's run of 1 is begun by the caller. */
-  encodeDecode(encoder: GPUCommandEncoder, quest: QuestSettings): void {
+  /**
+   * Encodes one decodeStep (token id already in state.ids[0]); the cache's run of 1 is begun by the caller. With
+   * `attention`, the last attentionMass.layers layers also add the attention each page received to its running total.
+   */
+  encodeDecode(encoder: GPUCommandEncoder, quest: QuestSettings, attention = false): void {
     const d = this.decode;
     const list: Dispatch[] = [...d.embed];
     for (let l = 0; l < this.cfg.layers; l++) {
       const a = this.decodeAttention[l];
       const sparse = quest.mode === 'quest' && l >= quest.denseLayers;
+      const op = sparse ? a.sparse : a.dense;
       list.push(...d.pre[l], ...this.kvAppend[l].dispatches(1));
-      if (sparse) list.push(...a.quest[quest.aggregation], ...a.sparse.dispatches(1));
-      else list.push(...a.dense.dispatches(1));
+      if (sparse) list.push(...a.quest[quest.aggregation]);
+      list.push(...(attention && op.massDispatches ? op.massDispatches : op.dispatches(1)));
       list.push(...d.post[l]);
     }
     list.push(...this.decodeHead, ...this.greedy);
@@ -134,7 +148,10 @@ export class Forward {
   }
 }
 
-/** Builds every dispatch of prefill runs (up to state.maxTokens tokens) and of a decodeStep. */
+/**
+ * Builds every dispatch of prefill runs (up to state.maxTokens tokens) and of a decodeStep; the last
+ * `attentionLayers` layers (all if fewer) can also count the attention each page received.
+ */
 export async function buildForward(
   gpu: Gpu,
   k: Kernels,
@@ -142,6 +159,7 @@ export async function buildForward(
   w: ModelWeights,
   state: RunState,
   cache: KvCache,
+  attentionLayers = 4,
 ): Promise<Forward> {
   const owned: GPUBuffer[] = [];
   const own = <T extends GPUBuffer>(b: T) => (owned.push(b), b);
@@ -159,28 +177,38 @@ export async function buildForward(
   const decodeAttention: DecodeAttention[] = [];
   const scoreParams = own(k.uniform('pageScore.params', new ArrayBuffer(20)));
   const selectParams = own(k.uniform('selectPages.params', new ArrayBuffer(12)));
-  const pageScores = own(createStorage(gpu, 'pageScore', cfg.kvHeads * maxPages * 4));
   const pageIds: GPUBuffer[] = [];
   const pageCount: GPUBuffer[] = [];
+  const pageScores: GPUBuffer[] = [];
   // One split scratch for every layer's decode attention: layers run one after another.
   const partial = own(createStorage(gpu, 'attentionDecode.partial', decodePartialBytes(cfg.heads, decodeSplits(gpu, cache.layout), cfg.headDim)));
+  const massBytes = attentionMassBytes(cache, cfg.heads);
+  const attentionMass: AttentionMassState = {
+    layers: Math.min(Math.max(0, attentionLayers), cfg.layers),
+    pageLse: own(createStorage(gpu, 'attentionMass.pageLse', massBytes.pageLse)),
+    received: own(createStorage(gpu, 'attentionMass.received', massBytes.received)),
+    range: own(k.uniform('attentionMass.range', attentionMassRange(1, 0xffffffff).buffer as ArrayBuffer)),
+  };
   for (let l = 0; l < cfg.layers; l++) {
     appends.push(await kvAppend(k, cache, l, { k: state.k, v: state.v }, state.maxTokens));
     prefillAttention.push(await attentionPrefill(k, cache, l, { q: state.q, out: state.att }, { heads: cfg.heads, maxTokens: state.maxTokens }));
     const ids = own(createStorage(gpu, `pageIds[${l}]`, cfg.kvHeads * maxPages * 4));
     const count = own(createStorage(gpu, `pageCount[${l}]`, cfg.kvHeads * 4));
+    const scores = own(createStorage(gpu, `pageScore[${l}]`, cfg.kvHeads * maxPages * 4));
     pageIds.push(ids);
     pageCount.push(count);
+    pageScores.push(scores);
+    const mass = l >= cfg.layers - attentionMass.layers ? { mass: attentionMass } : {};
     const scoreShape = { heads: cfg.heads, kvHeads: cfg.kvHeads, headDim: cfg.headDim, maxPages, kvType: cache.layout.kvType };
-    const scoreBuffers = { q: state.q, pageMeta: cache.pageMeta[l], pageTable: cache.pageTable, pageScore: pageScores, params: scoreParams };
+    const scoreBuffers = { q: state.q, pageMeta: cache.pageMeta[l], pageTable: cache.pageTable, pageScore: scores, params: scoreParams };
     const select = await selectPages(
       k,
-      { pageScore: pageScores, pageIds: ids, pageCount: count, params: selectParams },
+      { pageScore: scores, pageIds: ids, pageCount: count, params: selectParams },
       { kvHeads: cfg.kvHeads, maxPages, pageBudget: maxPages },
     );
     decodeAttention.push({
-      dense: await attentionDecode(k, cache, l, { q: state.q, out: state.att, partial }, { heads: cfg.heads }),
-      sparse: await attentionDecode(k, cache, l, { q: state.q, out: state.att, partial, selection: { pageIds: ids, pageCount: count } }, { heads: cfg.heads }),
+      dense: await attentionDecode(k, cache, l, { q: state.q, out: state.att, partial, ...mass }, { heads: cfg.heads }),
+      sparse: await attentionDecode(k, cache, l, { q: state.q, out: state.att, partial, selection: { pageIds: ids, pageCount: count }, ...mass }, { heads: cfg.heads }),
       quest: {
         max: [await pageScore(k, scoreBuffers, { ...scoreShape, aggregation: 'max' }), select],
         sum: [await pageScore(k, scoreBuffers, { ...scoreShape, aggregation: 'sum' }), select],
@@ -211,6 +239,8 @@ export async function buildForward(
     selectParams,
     pageIds,
     pageCount,
+    pageScores,
+    attentionMass,
     token,
     owned,
   );
@@ -230,6 +260,16 @@ async function buildRun(
   const qDim = heads * headDim;
   const kvDim = kvHeads * headDim;
   const mm = (weight: WeightTensor, x: GPUBuffer, y: GPUBuffer, accumulate = false) => matmul(k, { weight, x, y }, { tokens, accumulate });
+  // Matrices of one input, each fused weight writing its matrices' outputs (ys in matrix order) in one matvec.
+  const mmFused = async (group: readonly FusedWeight[], x: GPUBuffer, ys: readonly GPUBuffer[], bias?: GPUBuffer) => {
+    const out: Dispatch[] = [];
+    let at = 0;
+    for (const f of group) {
+      out.push(...(await matmul(k, { weight: f.weight, x, y: ys.slice(at, at + f.segments.length), bias }, { tokens, segments: f.segments })));
+      at += f.segments.length;
+    }
+    return out;
+  };
   const ropeShape = { tokens, headDim, dims: cfg.rope.dims, style: cfg.rope.style };
   const pre: Dispatch[][] = [];
   const post: Dispatch[][] = [];
@@ -237,13 +277,13 @@ async function buildRun(
     const lw = w.layers[l];
     const qOut = s.qRaw ?? s.q;
     const kOut = s.kRaw ?? s.k;
+    // A decodeStep adds q/k/v's bias in their fused matvec.
+    const fusedBias = tokens === 1 ? lw.bqkv : undefined;
     const list: Dispatch[] = [
       await rmsNorm(k, { x: s.x, weight: lw.attnNorm, out: s.h }, { rows: tokens, dim, eps }),
-      ...(await mm(lw.wq, s.h, qOut)),
-      ...(await mm(lw.wk, s.h, kOut)),
-      ...(await mm(lw.wv, s.h, s.v)),
+      ...(await mmFused(lw.qkv, s.h, [qOut, kOut, s.v], fusedBias)),
     ];
-    if (lw.bq && lw.bk && lw.bv) {
+    if (lw.bq && lw.bk && lw.bv && !fusedBias) {
       list.push(
         await biasAdd(k, { bias: lw.bq, x: qOut }, { tokens, n: qDim }),
         await biasAdd(k, { bias: lw.bk, x: kOut }, { tokens, n: kvDim }),
@@ -262,12 +302,14 @@ async function buildRun(
       await rope(k, { angles, x: s.k, step: cache.step }, { ...ropeShape, heads: kvHeads }),
     );
     pre.push(list);
+    // A decodeStep over fused gate/up applies SwiGLU in the matvec itself.
+    const gateUp = lw.gateUp.length === 1 && tokens === 1 ? lw.gateUp[0] : undefined;
     post.push([
       ...(await mm(lw.wo, s.att, s.x, true)),
       await rmsNorm(k, { x: s.x, weight: lw.ffnNorm, out: s.h }, { rows: tokens, dim, eps }),
-      ...(await mm(lw.wGate, s.h, s.gate)),
-      ...(await mm(lw.wUp, s.h, s.up)),
-      await swiglu(k, { gate: s.gate, up: s.up, out: s.act }, { tokens, ffn }),
+      ...(gateUp
+        ? await matmul(k, { weight: gateUp.weight, x: s.h, y: s.act }, { tokens, segments: gateUp.segments, swiglu: true })
+        : [...(await mmFused(lw.gateUp, s.h, [s.gate, s.up])), await swiglu(k, { gate: s.gate, up: s.up, out: s.act }, { tokens, ffn })]),
       ...(await mm(lw.wDown, s.act, s.x, true)),
     ]);
   }

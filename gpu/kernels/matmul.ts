@@ -2,7 +2,10 @@
 //   tokens = 1: y = W·x          x: (cols) f32, y: (rows) f32           one matvec per weight part
 //   tokens > 1: Y = X·Wᵀ         X: (tokens, cols) f32, Y: (tokens, rows) f32, row-major; tiled 64 × 64
 // W is a WeightTensor of any supported type, dequantized inside the kernels. With `accumulate`, the result is
-// added to what y holds (y += W·x), which fuses the residual add after attn_output and ffn_down.
+// added to what y holds (y += W·x), which fuses the residual add after attn_output and ffn_down. A weight whose
+// rows are several matrices' (q/k/v or gate/up, concatenated at load: model/weights.ts) writes each matrix's rows
+// to its own buffer: in one matvec for decode (which can also add the fused bias, or apply SwiGLU to gate/up),
+// one tile dispatch per matrix for prefill.
 import { checkShape } from '../errors';
 import { GgmlType } from '../model/ggmlTypes';
 import { type WeightTensor, regionBindings } from '../quant/weight';
@@ -25,6 +28,12 @@ function kernel(name: string, source: string, regions: number): KernelDef {
   return { name, source, bindings: [...Array<'read'>(regions).fill('read'), 'read', 'readWrite', 'uniform'] };
 }
 
+/** A decode kernel: the part's regions, x, bias (read), then y, y1, y2 (readWrite, one per segment), params. */
+function vecKernel(name: string, source: string, regions: number): KernelDef {
+  const read = Array<'read'>(regions + 2).fill('read');
+  return { name, source, bindings: [...read, 'readWrite', 'readWrite', 'readWrite', 'uniform'] };
+}
+
 interface TypeKernels {
   readonly vec: KernelDef;
   readonly tile: KernelDef;
@@ -34,12 +43,12 @@ interface TypeKernels {
   readonly units: (cols: number) => number;
 }
 
-const f16Vec = kernel('matmulVecF16', vecF16, 1);
+const f16Vec = vecKernel('matmulVecF16', vecF16, 1);
 const f16Tile = kernel('matmulTileF16', tileF16, 1);
 
 /** Both kernels of a type whose layout has `regions` regions. */
 function family(vecName: string, vec: string, tileName: string, tile: string, regions: number) {
-  return { vec: kernel(vecName, vec, regions), tile: kernel(tileName, tile, regions) };
+  return { vec: vecKernel(vecName, vec, regions), tile: kernel(tileName, tile, regions) };
 }
 
 export const matmulKernels: Readonly<Record<GgmlType, TypeKernels>> = {
@@ -58,13 +67,23 @@ const TILE = 64;
 export interface MatmulBuffers {
   readonly weight: WeightTensor; // (rows, cols) of its type
   readonly x: GPUBuffer; //         (tokens, cols) f32
-  readonly y: GPUBuffer; //         (tokens, rows) f32
+  /**
+   * (tokens, rows) f32; with `segments`, one (tokens, segment rows) buffer per segment; with `swiglu`, one
+   * (1, rows/2) buffer.
+   */
+  readonly y: GPUBuffer | readonly GPUBuffer[];
+  /** (rows) f32 added to W·x (decode only: prefill adds biases with biasAdd). */
+  readonly bias?: GPUBuffer;
 }
 
 export interface MatmulShape {
   readonly tokens: number;
   /** y += W·x instead of y = W·x. */
   readonly accumulate?: boolean;
+  /** Rows of each matrix of a fused weight, in order, at most 3 (their sum is the weight's rows); default one. */
+  readonly segments?: readonly number[];
+  /** Decode of [ffn_gate; ffn_up] (segments [ffn, ffn], one part): y = silu(gate·x) * (up·x), SwiGLU fused. */
+  readonly swiglu?: boolean;
 }
 
 /** How the decode kernel spreads rows over threads; chosen per adapter unless given (benchmarks). */
@@ -81,22 +100,50 @@ function xBytes(cols: number, tokens: number): number {
   return tokens === 1 ? Math.ceil(cols / 4) * 16 : tokens * cols * 4;
 }
 
+/** The output buffers, one per segment (one for swiglu). */
+function outputs(b: MatmulBuffers): readonly GPUBuffer[] {
+  return 'size' in b.y ? [b.y as GPUBuffer] : (b.y as readonly GPUBuffer[]);
+}
+
 export function checkMatmul(k: Kernels, b: MatmulBuffers, s: MatmulShape): void {
   const w = b.weight;
   const name = `matmul ${w.label}`;
   const { maxStorageBufferBindingSize: maxBinding, maxComputeWorkgroupsPerDimension: maxGrid } = k.gpu.summary.limits;
   checkShape(Number.isInteger(s.tokens) && s.tokens >= 1, `${name}: tokens (${s.tokens}) must be an integer >= 1`);
+  const segments = s.segments ?? [w.rows];
+  checkShape(
+    segments.length >= 1 && segments.length <= 3 && segments.every((n) => Number.isInteger(n) && n >= 1) && segments.reduce((a, n) => a + n, 0) === w.rows,
+    `${name}: segments (${segments.join(', ')}) must be 1 to 3 positive row counts summing to the weight's rows (${w.rows})`,
+  );
+  const ys = outputs(b);
+  const widths = s.swiglu ? [w.rows / 2] : segments;
+  checkShape(ys.length === widths.length, `${name}: ${ys.length} output buffers for ${widths.length} ${s.swiglu ? 'SwiGLU output' : 'segments'}`);
+  if (s.swiglu) {
+    checkShape(s.tokens === 1, `${name}: swiglu is fused only in decode (tokens 1, got ${s.tokens})`);
+    checkShape(segments.length === 2 && segments[0] === segments[1], `${name}: swiglu needs segments [ffn, ffn], got [${segments.join(', ')}]`);
+    checkShape(w.parts.length === 1, `${name}: swiglu needs the weight in one part, it has ${w.parts.length}`);
+    checkShape(!s.accumulate && !b.bias, `${name}: swiglu takes no accumulate and no bias`);
+  }
+  if (b.bias) {
+    checkShape(s.tokens === 1, `${name}: a bias is fused only in decode (tokens 1, got ${s.tokens}); add it with biasAdd`);
+    checkShape(b.bias.size >= w.rows * 4, `${name}: bias holds ${b.bias.size} B, needs rows*4 = ${w.rows * 4}`);
+  }
   const xb = xBytes(w.cols, s.tokens);
-  const yb = s.tokens * w.rows * 4;
   if (s.tokens === 1) {
     checkShape(b.x.size >= xb, `${name}: x holds ${b.x.size} B, needs cols*4 rounded up to 16 = ${xb} (cols ${w.cols})`);
   } else {
     checkShape(b.x.size >= xb, `${name}: x holds ${b.x.size} B, needs tokens*cols*4 = ${s.tokens}*${w.cols}*4 = ${xb}`);
   }
-  checkShape(b.y.size >= yb, `${name}: y holds ${b.y.size} B, needs tokens*rows*4 = ${s.tokens}*${w.rows}*4 = ${yb}`);
-  checkShape(b.x !== b.y, `${name}: x and y must be different buffers`);
   checkShape(xb <= maxBinding, `${name}: x needs a binding of ${xb} B, over maxStorageBufferBindingSize ${maxBinding}: use fewer tokens`);
-  checkShape(yb <= maxBinding, `${name}: y needs a binding of ${yb} B, over maxStorageBufferBindingSize ${maxBinding}: use fewer tokens`);
+  ys.forEach((y, i) => {
+    const which = ys.length === 1 ? 'y' : `y[${i}]`;
+    const yb = s.tokens * widths[i] * 4;
+    const rows = s.swiglu ? 'rows/2' : ys.length === 1 ? 'rows' : 'segment rows';
+    checkShape(y.size >= yb, `${name}: ${which} holds ${y.size} B, needs tokens*${rows}*4 = ${s.tokens}*${widths[i]}*4 = ${yb}`);
+    checkShape(yb <= maxBinding, `${name}: ${which} needs a binding of ${yb} B, over maxStorageBufferBindingSize ${maxBinding}: use fewer tokens`);
+    checkShape(b.x !== y, `${name}: x and ${which} must be different buffers`);
+    checkShape(ys.indexOf(y) === i && y !== b.bias, `${name}: ${which} must be a buffer of its own`);
+  });
   checkShape(
     Math.ceil(s.tokens / TILE) <= maxGrid,
     `${name}: tokens/${TILE} = ${Math.ceil(s.tokens / TILE)} workgroups, over maxComputeWorkgroupsPerDimension ${maxGrid}`,
@@ -131,16 +178,35 @@ export function matvecVariant(k: Kernels, w: WeightTensor): MatvecVariant {
 }
 
 /**
- * Dispatches of y (+)= W·x (tokens = 1) or Y (+)= X·Wᵀ (tokens > 1): one per weight part, to be encoded in order.
- * `variant` overrides the decode layout (benchmarks); ShapeError when a buffer is too small or a limit is passed.
+ * Stand-ins for the decode kernel's unused bias (slot 0) and y1, y2 (slots 1, 2) bindings, 16 B each. Dawn checks
+ * usage per buffer, so the read-only one has a buffer of its own; y1 and y2 share one, 256 B apart (no aliasing).
+ */
+const placeholders = new WeakMap<Kernels, readonly [GPUBuffer, GPUBuffer]>();
+
+function placeholder(k: Kernels, slot: 0 | 1 | 2): GPUBufferBinding {
+  let made = placeholders.get(k);
+  if (!made) {
+    // Live as long as the Kernels whose bind groups hold them; nothing reads or writes them.
+    const usage = k.gpu.constants.GPUBufferUsage.STORAGE;
+    made = [k.gpu.device.createBuffer({ label: 'matmul.unusedBias', size: 16, usage }), k.gpu.device.createBuffer({ label: 'matmul.unusedY', size: 512, usage })];
+    placeholders.set(k, made);
+  }
+  return slot === 0 ? { buffer: made[0], offset: 0, size: 16 } : { buffer: made[1], offset: (slot - 1) * 256, size: 16 };
+}
+
+/**
+ * Dispatches of y (+)= W·x (tokens = 1) or Y (+)= X·Wᵀ (tokens > 1), to be encoded in order: decode, one per weight
+ * part; prefill, one per part and segment. `variant` overrides the decode layout (benchmarks); ShapeError when a
+ * buffer is too small or a limit is passed.
  */
 export async function matmul(k: Kernels, b: MatmulBuffers, s: MatmulShape, variant?: MatvecVariant): Promise<Dispatch[]> {
   checkMatmul(k, b, s);
   const w = b.weight;
   const tk = matmulKernels[w.type];
   const accumulate = s.accumulate ? 1 : 0;
+  const segments = s.segments ?? [w.rows];
+  const ys = outputs(b);
   const x = { buffer: b.x, size: xBytes(w.cols, s.tokens) };
-  const y = { buffer: b.y, size: s.tokens * w.rows * 4 };
   const dispatches: Dispatch[] = [];
   if (s.tokens === 1) {
     const v = variant ?? matvecVariant(k, w);
@@ -149,21 +215,35 @@ export async function matmul(k: Kernels, b: MatmulBuffers, s: MatmulShape, varia
       `matmul ${w.label}: threadsPerRow (${v.threadsPerRow}) must be a power of two dividing workgroup (${v.workgroup})`,
     );
     checkShape(v.rowsPerGroup >= 1 && v.rowsPerGroup <= 4, `matmul ${w.label}: rowsPerGroup (${v.rowsPerGroup}) must be 1..4`);
-    const pipeline = await k.pipeline(tk.vec, { ...tk.constants, WG: v.workgroup, TPR: v.threadsPerRow, NR: v.rowsPerGroup });
-    const rowsPerWorkgroup = (v.workgroup / v.threadsPerRow) * v.rowsPerGroup;
+    const rowsPerGroup = s.swiglu ? Math.min(4, v.rowsPerGroup + (v.rowsPerGroup % 2)) : v.rowsPerGroup; // gate/up pairs
+    const pipeline = await k.pipeline(tk.vec, { ...tk.constants, WG: v.workgroup, TPR: v.threadsPerRow, NR: rowsPerGroup, SWIGLU: s.swiglu ? 1 : 0 });
+    const rowsPerWorkgroup = (v.workgroup / v.threadsPerRow) * rowsPerGroup;
+    const split1 = segments.length > 1 ? segments[0] : w.rows;
+    const split2 = segments.length > 2 ? segments[0] + segments[1] : w.rows;
+    const yBindings = ([0, 1, 2] as const).map((i) => (i < ys.length ? { buffer: ys[i], size: (s.swiglu ? w.rows / 2 : segments[i]) * 4 } : placeholder(k, i)));
+    const bias = b.bias ? { buffer: b.bias, size: w.rows * 4 } : placeholder(k, 0);
     w.parts.forEach((part, i) => {
       const grid = grid2d(Math.ceil(part.rows / rowsPerWorkgroup), k.gpu.summary.limits.maxComputeWorkgroupsPerDimension);
-      const words = new Uint32Array([part.rows, w.cols, part.firstRow, grid[0], accumulate]);
+      const words = new Uint32Array([part.rows, w.cols, part.firstRow, grid[0], accumulate, split1, split2, b.bias ? 1 : 0]);
       const params = k.uniform(`${w.label}.matvec.params`, words.buffer);
-      dispatches.push(k.dispatch(tk.vec, pipeline, [...regionBindings(w, i), x, y, params], grid));
+      dispatches.push(k.dispatch(tk.vec, pipeline, [...regionBindings(w, i), x, bias, ...yBindings, params], grid));
     });
   } else {
     const pipeline = await k.pipeline(tk.tile, tk.constants);
-    w.parts.forEach((part, i) => {
-      const words = new Uint32Array([part.rows, w.cols, part.firstRow, s.tokens, w.rows, accumulate]);
-      const params = k.uniform(`${w.label}.matmul.params`, words.buffer);
-      const grid: [number, number, number] = [Math.ceil(part.rows / TILE), Math.ceil(s.tokens / TILE), 1];
-      dispatches.push(k.dispatch(tk.tile, pipeline, [...regionBindings(w, i), x, y, params], grid));
+    let start = 0;
+    segments.forEach((rows, j) => {
+      const end = start + rows;
+      const y = { buffer: ys[j], size: s.tokens * rows * 4 };
+      w.parts.forEach((part, i) => {
+        const from = Math.max(start, part.firstRow);
+        const to = Math.min(end, part.firstRow + part.rows);
+        if (from >= to) return;
+        const words = new Uint32Array([to - from, w.cols, from - start, s.tokens, rows, accumulate, from - part.firstRow]);
+        const params = k.uniform(`${w.label}.matmul.params`, words.buffer);
+        const grid: [number, number, number] = [Math.ceil((to - from) / TILE), Math.ceil(s.tokens / TILE), 1];
+        dispatches.push(k.dispatch(tk.tile, pipeline, [...regionBindings(w, i), x, y, params], grid));
+      });
+      start = end;
     });
   }
   return dispatches;

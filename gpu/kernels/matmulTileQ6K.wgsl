@@ -4,12 +4,13 @@
 // a 4 x 4 block of outputs in f32 from there, so every weight element read from memory serves 64 tokens.
 
 struct Params {
-  rows : u32,      // rows of this weight part
+  rows : u32,      // rows this dispatch computes: a weight part, or a segment of one
   cols : u32,      // K
-  rowOffset : u32, // Y column of the part's row 0
+  rowOffset : u32, // Y column of the dispatch's row 0
   tokens : u32,    // M
   outCols : u32,   // Y row stride: the whole weight's rows
   accumulate : u32, // 1: Y += X·Wᵀ (fuses a residual add), 0: Y = X·Wᵀ
+  firstRow : u32,   // row of the bound part that is this dispatch's row 0 (a segment of a fused weight)
 }
 
 @group(0) @binding(0) var<storage, read> ql : array<u32>;  // (rows, cols/8) low 4 bits, 128 bytes per super-block, ggml order
@@ -65,7 +66,7 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) 
   var acc : array<vec4<f32>, 4>; // acc[i][j] = Y[m0 + 4 ty + i, n0 + 4 tx + j]
   for (var k0 = 0u; k0 < p.cols; k0 += TK) {
     var wv = array<vec4<f32>, 2>(vec4<f32>(0.0), vec4<f32>(0.0));
-    if (n0 + lr < p.rows && k0 + lk < p.cols) { wv = load8(n0 + lr, k0 + lk); }
+    if (n0 + lr < p.rows && k0 + lk < p.cols) { wv = load8(p.firstRow + n0 + lr, k0 + lk); }
     for (var i = 0u; i < 8u; i++) {
       let k = k0 + lk + i;
       var xv = 0.0;

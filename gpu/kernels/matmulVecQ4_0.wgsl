@@ -10,20 +10,29 @@
 struct Params {
   rows : u32,       // rows of this weight part
   cols : u32,       // K, a multiple of 32
-  rowOffset : u32,  // y index of the part's row 0
+  rowOffset : u32,  // row of the whole weight at the part's row 0
   gridX : u32,      // workgroups along x (a 2-D grid when rows need more than 65535 workgroups)
   accumulate : u32, // 1: y += W·x (fuses a residual add), 0: y = W·x
+  split1 : u32,     // weight rows [0, split1) go to y, [split1, split2) to y1, the rest to y2 (fused q/k/v)
+  split2 : u32,
+  bias : u32,       // 1: bias[row] is added (fused q/k/v bias)
 }
 
 @group(0) @binding(0) var<storage, read> qs : array<vec4<u32>>;  // (rows, cols/32) one block per word
 @group(0) @binding(1) var<storage, read> d : array<u32>;         // (rows, ceil(cols/64)) two f16 scales per word
 @group(0) @binding(2) var<storage, read> x : array<vec4<f32>>; // (cols/4) f32
-@group(0) @binding(3) var<storage, read_write> y : array<f32>; // (rowOffset + rows) f32
-@group(0) @binding(4) var<uniform> p : Params;
+@group(0) @binding(3) var<storage, read> bias : array<f32>;      // (weight rows) f32, read when p.bias == 1
+@group(0) @binding(4) var<storage, read_write> y : array<f32>;  // (split1) f32; with SWIGLU silu(gate) * up
+@group(0) @binding(5) var<storage, read_write> y1 : array<f32>; // (split2 - split1) f32
+@group(0) @binding(6) var<storage, read_write> y2 : array<f32>; // (weight rows - split2) f32
+@group(0) @binding(7) var<uniform> p : Params;
 
 override WG : u32 = 256u; // threads per workgroup
 override TPR : u32 = 32u; // threads per row group: a power of two dividing WG
-override NR : u32 = 1u;   // rows per group, 1..4
+override NR : u32 = 1u;   // rows per group, 1..4 (even with SWIGLU)
+// Rows [0, split1) are ffn_gate and [split1, 2 split1) ffn_up (one part): a group computes NR/2 gate rows and the
+// matching up rows and writes y[j] = silu(gate_j) * up_j, fusing the SwiGLU after the matvec.
+override SWIGLU : bool = false;
 
 var<workgroup> partial : array<vec4<f32>, WG>; // per thread: its sums for the group's NR rows
 
@@ -39,8 +48,51 @@ fn f16At(w : u32, half : u32) -> f32 {
   return select(v.x, v.y, half == 1u);
 }
 
-// This lane's share of rows row0 .. row0 + NR - 1; rows past the part's end repeat its last row (never written).
-fn rowsDot(row0 : u32, lane : u32) -> vec4<f32> {
+// Part row of slot r of row group g: NR consecutive rows, or with SWIGLU NR/2 gate rows and their up rows. Slots
+// past the end repeat the last row (computed, never written).
+fn rowOf(g : u32, r : u32) -> u32 {
+  if (SWIGLU) {
+    let pairs = NR / 2u;
+    let j = min(g * pairs + r % pairs, p.split1 - 1u);
+    return select(j, p.split1 + j, r >= pairs);
+  }
+  return min(g * NR + r, p.rows - 1u);
+}
+
+// Row `row` of the whole weight's W·x is s: added to (accumulate) or stored in its output, bias first.
+fn store(row : u32, s : f32) {
+  var v = s;
+  if (p.bias == 1u) { v += bias[row]; }
+  if (row < p.split1) {
+    if (p.accumulate == 1u) { y[row] += v; } else { y[row] = v; }
+  } else if (row < p.split2) {
+    let i = row - p.split1;
+    if (p.accumulate == 1u) { y1[i] += v; } else { y1[i] = v; }
+  } else {
+    let i = row - p.split2;
+    if (p.accumulate == 1u) { y2[i] += v; } else { y2[i] = v; }
+  }
+}
+
+// The group's sums, one per slot, to the outputs.
+fn writeRows(g : u32, s : vec4<f32>) {
+  if (SWIGLU) {
+    let pairs = NR / 2u;
+    for (var r = 0u; r < pairs; r++) {
+      let j = g * pairs + r;
+      let gate = s[r];
+      // As swiglu.wgsl: exp(-g) overflows to +inf for g < -88, and g / inf = -0 is the right limit.
+      if (j < p.split1) { y[j] = gate / (1.0 + exp(-gate)) * s[r + pairs]; }
+    }
+    return;
+  }
+  for (var r = 0u; r < NR; r++) {
+    if (g * NR + r < p.rows) { store(p.rowOffset + g * NR + r, s[r]); }
+  }
+}
+
+// This lane's share of the rows of group g; rows past the part's end repeat its last row (never written).
+fn rowsDot(g : u32, lane : u32) -> vec4<f32> {
   let units = p.cols / 32u;
   let dWords = (p.cols + 63u) / 64u;
   var acc = vec4<f32>(0.0);
@@ -55,7 +107,7 @@ fn rowsDot(row0 : u32, lane : u32) -> vec4<f32> {
     let xh3 = x[8u * u + 7u];
     let sumX = dot(xl0 + xl1 + xl2 + xl3 + xh0 + xh1 + xh2 + xh3, vec4<f32>(1.0));
     for (var r = 0u; r < NR; r++) {
-      let row = min(row0 + r, p.rows - 1u);
+      let row = rowOf(g, r);
       let q = qs[row * units + u];
       let s = nibbleDot(q.x, xl0, xh0) + nibbleDot(q.y, xl1, xh1) + nibbleDot(q.z, xl2, xh2) + nibbleDot(q.w, xl3, xh3);
       acc[r] += f16At(d[row * dWords + u / 2u], u % 2u) * (s - 8.0 * sumX);
@@ -66,21 +118,14 @@ fn rowsDot(row0 : u32, lane : u32) -> vec4<f32> {
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) t : u32) {
-  let row0 = ((wg.y * p.gridX + wg.x) * (WG / TPR) + t / TPR) * NR;
+  let g = (wg.y * p.gridX + wg.x) * (WG / TPR) + t / TPR; // row group
   let lane = t % TPR;
   var acc = vec4<f32>(0.0);
-  if (row0 < p.rows) { acc = rowsDot(row0, lane); }
+  if (g * NR < p.rows) { acc = rowsDot(g, lane); }
   partial[t] = acc;
   for (var s = TPR / 2u; s > 0u; s >>= 1u) {
     workgroupBarrier();
     if (lane < s) { partial[t] += partial[t + s]; }
   }
-  if (lane == 0u) {
-    for (var r = 0u; r < NR; r++) {
-      if (row0 + r < p.rows) {
-        let i = p.rowOffset + row0 + r;
-        if (p.accumulate == 1u) { y[i] += partial[t][r]; } else { y[i] = partial[t][r]; }
-      }
-    }
-  }
+  if (lane == 0u) { writeRows(g, partial[t]); }
 }

@@ -10,6 +10,10 @@ export interface SelectPagesShape {
   readonly maxPages: number;
   /** Pages read per KV head, the last page included: tokenBudget / pageSize, at least 1. */
   readonly pageBudget: number;
+  /** Scores held in workgroup memory (the rest are read again per pass); default: what the adapter fits. */
+  readonly cachedKeys?: number;
+  /** Threads per workgroup, a power of two from 32 (default 256 on GPUs, 64 on software adapters). */
+  readonly workgroup?: number;
 }
 
 /** Output in attentionDecode's PageSelection layout: `selectPages` feeds the sparse attention directly. */
@@ -30,11 +34,22 @@ export function checkSelectPages(b: SelectPagesBuffers, s: SelectPagesShape): vo
   checkShape(b.pageScore.size >= s.kvHeads * s.maxPages * 4, `selectPages: pageScore holds ${b.pageScore.size} B, needs kvHeads*maxPages*4 = ${s.kvHeads * s.maxPages * 4}`);
   checkShape(b.pageIds.size >= s.kvHeads * s.maxPages * 4, `selectPages: pageIds holds ${b.pageIds.size} B, needs kvHeads*maxPages*4 = ${s.kvHeads * s.maxPages * 4}`);
   checkShape(b.pageCount.size >= s.kvHeads * 4, `selectPages: pageCount holds ${b.pageCount.size} B, needs kvHeads*4 = ${s.kvHeads * 4}`);
+  if (s.cachedKeys !== undefined) checkShape(Number.isInteger(s.cachedKeys) && s.cachedKeys >= 1, `selectPages: cachedKeys (${s.cachedKeys}) must be an integer >= 1`);
+  const wg = s.workgroup;
+  if (wg !== undefined) checkShape(Number.isInteger(wg) && wg >= 32 && (wg & (wg - 1)) === 0, `selectPages: workgroup (${wg}) must be a power of two >= 32`);
 }
+
+/** Bytes of workgroup memory besides the key cache: histogram, scan scratch, one vec4. */
+const fixedBytes = (wg: number) => 256 * 4 + wg * 8 + 16;
 
 /** One workgroup per KV head. */
 export async function selectPages(k: Kernels, b: SelectPagesBuffers, s: SelectPagesShape): Promise<Dispatch> {
   checkSelectPages(b, s);
-  const pipeline = await k.pipeline(kernel, { WG: k.gpu.summary.isSoftware ? 64 : 256 });
+  const wg = s.workgroup ?? (k.gpu.summary.isSoftware ? 64 : 256);
+  const maxThreads = k.gpu.summary.limits.maxComputeInvocationsPerWorkgroup;
+  checkShape(wg <= maxThreads, `selectPages: workgroup (${wg}) is over the adapter's ${maxThreads} threads per workgroup`);
+  const fits = Math.floor((k.gpu.summary.limits.maxComputeWorkgroupStorageSize - fixedBytes(wg)) / 4);
+  const cache = Math.max(1, Math.min(s.cachedKeys ?? fits, fits, s.maxPages));
+  const pipeline = await k.pipeline(kernel, { WG: wg, CACHE: cache });
   return k.dispatch(kernel, pipeline, [b.pageScore, b.pageIds, b.pageCount, b.params], [s.kvHeads, 1, 1]);
 }

@@ -1,27 +1,37 @@
 // The model's weights on the GPU, loaded once from the GGUF file: matrices stream from disk into their GPU layout
 // (gpu/quant/upload.ts: bounded host memory, never expanded to f32); vectors (norms, biases) become f32 buffers.
+// Matrices applied to the same input (attn_q/k/v, ffn_gate/up) are uploaded as one weight, rows concatenated, when
+// they share a type and fit one binding: a decodeStep then reads them in one matvec instead of one each.
 import { createStorageWith } from '../buffers';
 import type { Gpu } from '../device';
 import { type GgufFile, type GgufTensorInfo, readTensorBytes, readTensorData } from '../gguf/reader';
 import { dequantizeRows } from '../quant/codec';
+import { gpuLayout } from '../quant/layout';
 import { WeightUploader } from '../quant/upload';
 import { type WeightTensor, destroyWeight } from '../quant/weight';
 import type { ModelConfig } from './config';
 
+/** Consecutive matrices of one input held in one weight: rows of the first, then of the next. */
+export interface FusedWeight {
+  readonly weight: WeightTensor; //      (Σ segments, cols)
+  readonly segments: readonly number[]; // rows of each matrix, in order
+}
+
 export interface LayerWeights {
   readonly attnNorm: GPUBuffer; //  (dim) f32
-  readonly wq: WeightTensor; //     (heads*headDim, dim)
-  readonly wk: WeightTensor; //     (kvHeads*headDim, dim)
-  readonly wv: WeightTensor; //     (kvHeads*headDim, dim)
+  /** attn_q (heads*headDim, dim), attn_k and attn_v (kvHeads*headDim, dim) in order: one weight if they fuse. */
+  readonly qkv: readonly FusedWeight[];
   readonly wo: WeightTensor; //     (dim, heads*headDim)
   readonly bq?: GPUBuffer; //       (heads*headDim) f32, qwen2
   readonly bk?: GPUBuffer; //       (kvHeads*headDim) f32, qwen2
   readonly bv?: GPUBuffer; //       (kvHeads*headDim) f32, qwen2
+  /** ((heads + 2*kvHeads)*headDim) f32: bq, bk, bv in one, for a fused qkv's decode matvec (qwen2). */
+  readonly bqkv?: GPUBuffer;
   readonly qNorm?: GPUBuffer; //    (headDim) f32, qwen3
   readonly kNorm?: GPUBuffer; //    (headDim) f32, qwen3
   readonly ffnNorm: GPUBuffer; //   (dim) f32
-  readonly wGate: WeightTensor; //  (ffn, dim)
-  readonly wUp: WeightTensor; //    (ffn, dim)
+  /** ffn_gate then ffn_up, (ffn, dim) each: one weight if they fuse. */
+  readonly gateUp: readonly FusedWeight[];
   readonly wDown: WeightTensor; //  (dim, ffn)
 }
 
@@ -90,6 +100,41 @@ export async function loadWeights(
     return b;
   };
   const optional = async (name: string, present: boolean) => (present ? vector(name) : undefined);
+  const limits = gpu.summary.limits;
+  // Runs of consecutive matrices of one type whose rows fit one part, each uploaded as one weight.
+  const fused = async (names: readonly string[]): Promise<FusedWeight[]> => {
+    const tensors = names.map(info);
+    const out: FusedWeight[] = [];
+    for (let i = 0; i < tensors.length; ) {
+      const [cols] = tensors[i].dims;
+      let j = i + 1;
+      let rows = tensors[i].dims[1];
+      while (j < tensors.length && tensors[j].type === tensors[i].type && tensors[j].dims[0] === cols) {
+        const layout = gpuLayout(tensors[i].type, rows + tensors[j].dims[1], cols, { maxBindingBytes: limits.maxStorageBufferBindingSize, maxBufferBytes: limits.maxBufferSize });
+        if (layout.parts.length > 1) break;
+        rows += tensors[j].dims[1];
+        j++;
+      }
+      const run = tensors.slice(i, j);
+      async function* bytes() {
+        for (const t of run) yield* readTensorBytes(file, t, { chunkBytes: 16 << 20 });
+      }
+      const w = await uploader.upload(run.map((t) => t.name).join('+'), tensors[i].type, rows, cols, bytes());
+      made.push(w);
+      run.forEach(done);
+      out.push({ weight: w, segments: run.map((t) => t.dims[1]) });
+      i = j;
+    }
+    return out;
+  };
+  /** One f32 buffer holding the given host vectors in order. */
+  const concatenated = (name: string, parts: readonly Float32Array[]): GPUBuffer => {
+    const all = new Float32Array(parts.reduce((n, v) => n + v.length, 0));
+    parts.reduce((at, v) => (all.set(v, at), at + v.length), 0);
+    const b = createStorageWith(gpu, name, all);
+    made.push(b);
+    return b;
+  };
 
   try {
     const tokenEmbd = await matrix('token_embd.weight');
@@ -99,20 +144,24 @@ export async function loadWeights(
     const layers: LayerWeights[] = [];
     for (let l = 0; l < cfg.layers; l++) {
       const p = `blk.${l}.`;
+      const attnNorm = await vector(`${p}attn_norm.weight`);
+      const qkv = await fused([`${p}attn_q.weight`, `${p}attn_k.weight`, `${p}attn_v.weight`]);
+      const wo = await matrix(`${p}attn_output.weight`);
+      let biases: Pick<LayerWeights, 'bq' | 'bk' | 'bv' | 'bqkv'> = {};
+      if (cfg.qkvBias) {
+        const host = [await hostVector(`${p}attn_q.bias`), await hostVector(`${p}attn_k.bias`), await hostVector(`${p}attn_v.bias`)];
+        const [bq, bk, bv] = host.map((v, i) => concatenated(`${p}attn_${'qkv'[i]}.bias`, [v]));
+        biases = { bq, bk, bv, bqkv: qkv.length === 1 ? concatenated(`${p}attn_qkv.bias`, host) : undefined };
+      }
       layers.push({
-        attnNorm: await vector(`${p}attn_norm.weight`),
-        wq: await matrix(`${p}attn_q.weight`),
-        wk: await matrix(`${p}attn_k.weight`),
-        wv: await matrix(`${p}attn_v.weight`),
-        wo: await matrix(`${p}attn_output.weight`),
-        bq: await optional(`${p}attn_q.bias`, cfg.qkvBias),
-        bk: await optional(`${p}attn_k.bias`, cfg.qkvBias),
-        bv: await optional(`${p}attn_v.bias`, cfg.qkvBias),
+        attnNorm,
+        qkv,
+        wo,
+        ...biases,
         qNorm: await optional(`${p}attn_q_norm.weight`, cfg.qkNorm),
         kNorm: await optional(`${p}attn_k_norm.weight`, cfg.qkNorm),
         ffnNorm: await vector(`${p}ffn_norm.weight`),
-        wGate: await matrix(`${p}ffn_gate.weight`),
-        wUp: await matrix(`${p}ffn_up.weight`),
+        gateUp: await fused([`${p}ffn_gate.weight`, `${p}ffn_up.weight`]),
         wDown: await matrix(`${p}ffn_down.weight`),
       });
     }

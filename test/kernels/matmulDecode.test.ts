@@ -11,6 +11,7 @@ import { regionRowBytes } from '../../gpu/quant/layout';
 import { uploadWeight } from '../../gpu/quant/upload';
 import { destroyWeight } from '../../gpu/quant/weight';
 import { matmulAbsScale, matmulRef } from '../../gpu/reference/matmul';
+import { swigluRef } from '../../gpu/reference/swiglu';
 import { expectMatches } from '../util/expectMatches';
 import { testGpu } from '../util/gpu';
 import { randomF32 } from '../util/random';
@@ -135,6 +136,95 @@ test('matmul decode over a weight split into parts (a forced small binding limit
   }
 });
 
+/** A weight of `segments` matrices' rows, uploaded as one (what model/weights.ts does for q/k/v and gate/up). */
+async function fusedWeight(gpu: Gpu, type: GgmlType, segments: readonly number[], cols: number, seed: number, maxBindingBytes?: number) {
+  const rows = segments.reduce((a, n) => a + n, 0);
+  const values = randomF32(rows * cols, seed);
+  values[rows * cols - 1] = -4; // an outlier weight in the last matrix
+  const bytes = quantizeRows(type, values, rows, cols);
+  const weight = await uploadWeight(gpu, 'fused', type, rows, cols, [bytes], { maxBindingBytes });
+  return { weight, w: dequantizeRows(type, bytes, rows, cols), rows };
+}
+
+test('matmul decode of a fused weight writes each matrix to its own buffer, with bias and accumulate, for every type', async () => {
+  const { gpu, kernels } = await testGpu();
+  const cols = 512;
+  for (const type of allTypes) {
+    for (const segments of [[61, 17, 17], [7, 40], [113]]) {
+      for (const variant of [undefined, shared]) {
+        for (const accumulate of [false, true]) {
+          const { weight, w, rows } = await fusedWeight(gpu, type, segments, cols, segments[0] + type);
+          const x = randomF32(cols, 7, 2);
+          const bias = randomF32(rows, 8);
+          const y0 = randomF32(rows, 9);
+          let at = 0;
+          const ys = segments.map((n) => createStorageWith(gpu, 'y', y0.subarray(at, (at += n))));
+          const b = { weight, x: createStorageWith(gpu, 'x', x), y: ys, bias: createStorageWith(gpu, 'bias', bias) };
+          const enc = gpu.device.createCommandEncoder();
+          encodeDispatches(enc, await matmul(kernels, b, { tokens: 1, accumulate, segments }, variant));
+          gpu.device.queue.submit([enc.finish()]);
+          const ref = matmulRef(w, x, rows, cols, 1, accumulate ? y0 : undefined).map((v, i) => v + bias[i]);
+          const atol = tolerance[type] * (matmulAbsScale(w, x, rows, cols, 1) + 2);
+          at = 0;
+          for (const [i, n] of segments.entries()) {
+            const name = `decode fused ${ggmlTypeInfo[type].name} [${segments}] y[${i}]${accumulate ? ' accumulate' : ''} ${variant ? 'shared rows' : 'adapter layout'}`;
+            expectMatches(name, await readF32(gpu, ys[i], n), ref.subarray(at, (at += n)), { atol, rtol: 0 });
+          }
+          destroyWeight(weight);
+          for (const y of [b.x, b.bias, ...ys]) y.destroy();
+        }
+      }
+    }
+  }
+});
+
+test('matmul decode of fused gate/up applies SwiGLU in the matvec, for every type and layout', async () => {
+  const { gpu, kernels } = await testGpu();
+  const cols = 256;
+  for (const type of allTypes) {
+    for (const ffn of [1, 61, 113]) {
+      for (const variant of [undefined, shared, { workgroup: 64, threadsPerRow: 4, rowsPerGroup: 3 }, { workgroup: 32, threadsPerRow: 32, rowsPerGroup: 1 }]) {
+        const { weight, w, rows } = await fusedWeight(gpu, type, [ffn, ffn], cols, ffn * 3 + type);
+        const x = randomF32(cols, 11, 2);
+        const b = { weight, x: createStorageWith(gpu, 'x', x), y: createStorageWith(gpu, 'act', new Float32Array(ffn)) };
+        const enc = gpu.device.createCommandEncoder();
+        encodeDispatches(enc, await matmul(kernels, b, { tokens: 1, segments: [ffn, ffn], swiglu: true }, variant));
+        gpu.device.queue.submit([enc.finish()]);
+        const h = matmulRef(w, x, rows, cols, 1);
+        const gate = h.subarray(0, ffn);
+        const up = h.subarray(ffn);
+        const ref = swigluRef(gate, up);
+        // The matvec's rounding, carried through silu(g) * u: |d(silu(g) u)| <= 1.1 |u| dg + |silu(g)| du.
+        const e = tolerance[type] * matmulAbsScale(w, x, rows, cols, 1);
+        const atol = Math.max(...Array.from(gate, (g, i) => 1.1 * Math.abs(up[i]) * e + Math.abs(ref[i] / (up[i] || 1)) * e)) + 1e-6;
+        const name = `decode SwiGLU ${ggmlTypeInfo[type].name} ffn=${ffn} ${variant ? `TPR=${variant.threadsPerRow} NR=${variant.rowsPerGroup}` : 'adapter layout'}`;
+        expectMatches(name, await readF32(gpu, b.y, ffn), ref, { atol, rtol: 1e-6 });
+        destroyWeight(weight);
+        b.x.destroy();
+        b.y.destroy();
+      }
+    }
+  }
+});
+
+test('matmul decode of a fused weight split into parts sends rows past a part boundary to the right buffer', async () => {
+  const { gpu, kernels } = await testGpu();
+  const segments = [40, 33, 40];
+  const cols = 256;
+  const { weight, w, rows } = await fusedWeight(gpu, GgmlType.Q8_0, segments, cols, 77, 30 * Math.max(...regionRowBytes(GgmlType.Q8_0, cols)));
+  assert.ok(weight.parts.length >= 3, `${weight.parts.length} parts`);
+  const x = randomF32(cols, 78, 2);
+  const ys = segments.map((n) => createStorage(gpu, 'y', n * 4));
+  const enc = gpu.device.createCommandEncoder();
+  encodeDispatches(enc, await matmul(kernels, { weight, x: createStorageWith(gpu, 'x', x), y: ys }, { tokens: 1, segments }));
+  gpu.device.queue.submit([enc.finish()]);
+  const ref = matmulRef(w, x, rows, cols, 1);
+  const atol = tolerance[GgmlType.Q8_0] * matmulAbsScale(w, x, rows, cols, 1);
+  let at = 0;
+  for (const [i, n] of segments.entries()) expectMatches(`decode fused parts y[${i}]`, await readF32(gpu, ys[i], n), ref.subarray(at, (at += n)), { atol, rtol: 0 });
+  destroyWeight(weight);
+});
+
 test('matmul rejects buffers too small and bad shapes, naming the sizes', async () => {
   const { gpu, kernels } = await testGpu();
   const weight = await uploadWeight(gpu, 'blk.0.ffn_down', GgmlType.Q8_0, 17, 96, [quantizeRows(GgmlType.Q8_0, randomF32(17 * 96, 1), 17, 96)]);
@@ -153,5 +243,14 @@ test('matmul rejects buffers too small and bad shapes, naming the sizes', async 
   await expectShape(matmul(kernels, { weight, x, y: x }, { tokens: 1 }), /x and y must be different buffers/);
   await expectShape(matmul(kernels, { weight, x, y }, { tokens: 1 }, { workgroup: 64, threadsPerRow: 3, rowsPerGroup: 1 }), /threadsPerRow \(3\) must be a power of two dividing workgroup \(64\)/);
   await expectShape(matmul(kernels, { weight, x, y }, { tokens: 1 }, { workgroup: 64, threadsPerRow: 4, rowsPerGroup: 5 }), /rowsPerGroup \(5\) must be 1..4/);
+  const y8 = createStorage(gpu, 'y8', 8 * 4);
+  const y9 = createStorage(gpu, 'y9', 9 * 4);
+  await expectShape(matmul(kernels, { weight, x, y: [y8, y9] }, { tokens: 1, segments: [8, 8] }), /segments \(8, 8\) must be 1 to 3 positive row counts summing to the weight's rows \(17\)/);
+  await expectShape(matmul(kernels, { weight, x, y: [y8] }, { tokens: 1, segments: [8, 9] }), /1 output buffers for 2 segments/);
+  await expectShape(matmul(kernels, { weight, x, y: [y9, y8] }, { tokens: 1, segments: [8, 9] }), /y\[1\] holds 32 B, needs tokens\*segment rows\*4 = 1\*9\*4 = 36/);
+  await expectShape(matmul(kernels, { weight, x, y: [y9, y9] }, { tokens: 1, segments: [8, 9] }), /y\[1\] must be a buffer of its own/);
+  await expectShape(matmul(kernels, { weight, x, y, bias: createStorage(gpu, 'b', 16) }, { tokens: 1 }), /bias holds 16 B, needs rows\*4 = 68/);
+  await expectShape(matmul(kernels, { weight, x: createStorage(gpu, 'x3', 3 * 96 * 4), y: createStorage(gpu, 'y3', 3 * 17 * 4), bias: y }, { tokens: 3 }), /a bias is fused only in decode \(tokens 1, got 3\); add it with biasAdd/);
+  await expectShape(matmul(kernels, { weight, x, y: y9 }, { tokens: 1, segments: [8, 9], swiglu: true }), /swiglu needs segments \[ffn, ffn\], got \[8, 9\]/);
   destroyWeight(weight);
 });

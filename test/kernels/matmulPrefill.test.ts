@@ -78,3 +78,36 @@ test('matmul prefill over a weight split into parts writes each part\'s columns 
     await check(gpu, type, 3, 113, 256, { maxBindingBytes: limit, accumulate: true });
   }
 });
+
+test('matmul prefill of a fused weight writes each matrix to its own (tokens, rows) buffer, in one part or several', async () => {
+  const { gpu, kernels } = await testGpu();
+  const segments = [61, 17, 35];
+  const rows = 113;
+  const cols = 256;
+  const tokens = 17;
+  for (const type of allTypes) {
+    for (const maxBindingBytes of [undefined, 30 * Math.max(...regionRowBytes(type, cols))]) {
+      const values = randomF32(rows * cols, type + 40);
+      const bytes = quantizeRows(type, values, rows, cols);
+      const weight = await uploadWeight(gpu, 'fused', type, rows, cols, [bytes], { maxBindingBytes });
+      const x = randomF32(tokens * cols, 41, 2);
+      const ys = segments.map((n) => createStorageWith(gpu, 'y', new Float32Array(tokens * n)));
+      const enc = gpu.device.createCommandEncoder();
+      encodeDispatches(enc, await matmul(kernels, { weight, x: createStorageWith(gpu, 'x', x), y: ys }, { tokens, segments }));
+      gpu.device.queue.submit([enc.finish()]);
+      const w = dequantizeRows(type, bytes, rows, cols);
+      const ref = matmulRef(w, x, rows, cols, tokens);
+      const atol = tolerance[type] * matmulAbsScale(w, x, rows, cols, tokens);
+      let at = 0;
+      for (const [i, n] of segments.entries()) {
+        const want = new Float64Array(tokens * n);
+        for (let m = 0; m < tokens; m++) want.set(ref.subarray(m * rows + at, m * rows + at + n), m * n);
+        const name = `prefill fused ${ggmlTypeInfo[type].name} y[${i}]${maxBindingBytes ? ' in parts' : ''}`;
+        expectMatches(name, await readF32(gpu, ys[i], tokens * n), want, { atol, rtol: 0 });
+        at += n;
+      }
+      destroyWeight(weight);
+      for (const y of ys) y.destroy();
+    }
+  }
+});
