@@ -31,8 +31,10 @@ const builds = [
   { ...node, entryPoints: ['gpu/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
   // `npm run bench`: engine speed on the adapter at hand (bench/README in BENCHMARKS.md).
   { ...node, entryPoints: ['bench/main.ts'], outfile: 'dist/bench.js' },
-  // `npm run eval`: Quest's passkey retrieval through the engine (top-level await: ESM).
-  { ...node, format: 'esm', entryPoints: ['eval/passkey.ts'], outfile: 'dist/eval.mjs' },
+  // The bench's llama.cpp peer, a child process of dist/bench.js: node-llama-cpp stays external (ESM + native addons).
+  { ...node, format: 'esm', entryPoints: ['bench/peer/llamaCppRunner.ts'], outfile: 'dist/benchPeer.mjs', external: [...node.external, 'node-llama-cpp'] },
+  // `npm run eval`: the default model's evaluation through the engine (held-out quoting, passkey; ESM).
+  { ...node, format: 'esm', entryPoints: ['eval/main.ts'], outfile: 'dist/eval.mjs' },
   // Webview: the chat view and heatmap (DOM only); main.ts imports styles.css, written beside as main.css.
   { ...common, platform: 'browser', format: 'esm', target: 'es2022', entryPoints: ['webview/main.ts'], outfile: 'dist/webview/main.js' },
 ];

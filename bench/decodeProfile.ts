@@ -7,6 +7,7 @@
 import type { Engine } from '../gpu/engine';
 import type { QuestSettings } from '../gpu/forward/forward';
 import type { Dispatch } from '../gpu/kernels/registry';
+import type { FusedWeight } from '../gpu/model/weights';
 import type { WeightTensor } from '../gpu/quant/weight';
 
 import { GpuTimer, median, recordDispatches } from './gpuTimer';
@@ -71,7 +72,7 @@ export function kernelCategory(label: string): string {
   if (label.startsWith('matmulVec')) return 'matmul';
   if (label.startsWith('attentionDecodeReduce')) return 'attentionReduce';
   if (label.startsWith('attentionDecode')) return /_SPARSE1(_|$)/.test(label) ? 'attentionSparse' : 'attentionDense';
-  for (const name of ['pageScore', 'selectPages', 'kvAppend', 'embed', 'argmax', 'rmsnorm', 'rope', 'swiglu', 'bias', 'add']) {
+  for (const name of ['attentionMass', 'pageScore', 'selectPages', 'kvAppend', 'embed', 'argmax', 'rmsnorm', 'rope', 'swiglu', 'bias', 'add']) {
     if (label.startsWith(name)) return name;
   }
   return label;
@@ -86,12 +87,13 @@ export async function profileDecodeStep(engine: Engine, timer: GpuTimer, quest: 
   engine.gpu.device.queue.writeBuffer(state.ids, 0, new Uint32Array([token]));
   cache.beginRun(1);
   forward.writeStepParams(cache.length, quest);
-  const dispatches = recordDispatches((e) => forward.encodeDecode(e, quest));
+  // As Engine.generate encodes it by default: the last layers also count attention for citations.
+  const dispatches = recordDispatches((e) => forward.encodeDecode(e, quest, true));
   const encodeTimes: number[] = [];
   for (let r = 0; r < Math.max(reps, 5); r++) {
     const t0 = performance.now();
     const encoder = engine.gpu.device.createCommandEncoder();
-    forward.encodeDecode(encoder, quest);
+    forward.encodeDecode(encoder, quest, true);
     encoder.finish(); // never submitted: only the CPU cost is wanted
     encodeTimes.push(performance.now() - t0);
   }
@@ -151,7 +153,8 @@ export async function profileDecodeStep(engine: Engine, timer: GpuTimer, quest: 
 
 /**
  * The step's matvecs in the order Forward records them (per layer q, k, v, attn_output, gate, up, down; then the LM
- * head), one dispatch per weight part; throws if the recorded list does not line up with the weights.
+ * head; fused weights as one role, e.g. attn_q+attn_k+attn_v), one dispatch per weight part; throws if the recorded
+ * list does not line up with the weights.
  */
 async function matmulRoles(
   dispatches: readonly Dispatch[],
@@ -161,8 +164,18 @@ async function matmulRoles(
   inPass: (indices: readonly number[]) => Promise<number>,
 ): Promise<StepProfile['matmul']> {
   const order: [string, WeightTensor][] = [];
+  const fused = (group: readonly FusedWeight[], names: readonly string[]) => {
+    let at = 0;
+    for (const f of group) {
+      order.push([names.slice(at, at + f.segments.length).join('+'), f.weight]);
+      at += f.segments.length;
+    }
+  };
   for (const l of w.layers) {
-    order.push(['attn_q', l.wq], ['attn_k', l.wk], ['attn_v', l.wv], ['attn_output', l.wo], ['ffn_gate', l.wGate], ['ffn_up', l.wUp], ['ffn_down', l.wDown]);
+    fused(l.qkv, ['attn_q', 'attn_k', 'attn_v']);
+    order.push(['attn_output', l.wo]);
+    fused(l.gateUp, ['ffn_gate', 'ffn_up']);
+    order.push(['ffn_down', l.wDown]);
   }
   order.push(['lm_head', w.output]);
   const expected = order.flatMap(([role, t]) => t.parts.map((_, p) => ({ role, bytes: p === 0 ? weightBytes(t) : 0 })));

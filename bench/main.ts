@@ -1,7 +1,11 @@
 // `npm run bench` (dist/bench.js): measures the engine on this machine's GPU and writes bench/results/*.json, then
 // regenerates BENCHMARKS.md's tables from every result there.
 //   node dist/bench.js [--suite device|smoke] [--plans 0,2] [--out DIR] [--tmp DIR] [--no-report]
+//                      [--no-peer] [--no-pipeline] [--source DIR]
 //   node dist/bench.js report              only regenerate BENCHMARKS.md from bench/results/*.json
+// After each model's last picked plan, llama.cpp runs on the same GGUF at those plans' contexts (--no-peer skips
+// it); after the plans, the extension's pipeline on a copy of the repository's sources (--source: the repository,
+// default the one around the working directory; --no-pipeline skips it).
 // The default suite is `device` on a hardware GPU and `smoke` on a software adapter (whose results go to a temp
 // folder: lavapipe figures say nothing about speed). BENCH_COMMIT / BENCH_DIRTY override the git commit recorded
 // (the GPU machine gets the working tree without .git).
@@ -13,7 +17,9 @@ import { parseArgs } from 'node:util';
 import { benchDawnFlags, openBenchGpu } from './benchGpu';
 import { measureCopyBandwidth } from './copyBandwidth';
 import { GpuTimer } from './gpuTimer';
-import { benchModel } from './modelBench';
+import { benchAggregation, benchModel } from './modelBench';
+import { type PeerResult, benchPeer, peerContexts, withPeerLimits } from './peer/peerBench';
+import { type PipelineResult, benchPipeline, findRepoRoot } from './pipelineBench';
 import { writeBenchmarksMarkdown } from './report';
 import type { BenchResult, ModelResult } from './results';
 import { suites } from './suites';
@@ -33,6 +39,9 @@ async function main(argv: string[]): Promise<number> {
       out: { type: 'string' },
       tmp: { type: 'string' },
       'no-report': { type: 'boolean', default: false },
+      'no-peer': { type: 'boolean', default: false },
+      'no-pipeline': { type: 'boolean', default: false },
+      source: { type: 'string' },
     },
   });
   const t00 = performance.now();
@@ -59,6 +68,19 @@ async function main(argv: string[]): Promise<number> {
     const date = new Date().toISOString();
     const device = { description: gpu.summary.description, vendor: gpu.summary.vendor, architecture: gpu.summary.architecture, ...driver(), isSoftware: software };
     const models: ModelResult[] = [];
+    let peers: PeerResult[] = [];
+    let pipeline: PipelineResult | undefined;
+    const notes: string[] = [];
+    // A peer or pipeline failure is recorded and fails the run at the end; the measurements go on.
+    const attempt = async (what: string, f: () => Promise<void>) => {
+      try {
+        await f();
+      } catch (e) {
+        log(`${what} failed: ${(e as Error).stack ?? e}`);
+        notes.push(`${what} failed: ${(e as Error).message}`);
+        process.exitCode = 1;
+      }
+    };
     const settings = { pageSize: 16, denseLayers: 2, decodeTokens: suite.decodeTokens, profileReps: suite.profileReps };
     const result = (): BenchResult => ({
       schema: 1,
@@ -68,20 +90,38 @@ async function main(argv: string[]): Promise<number> {
       command: `node dist/bench.js ${argv.join(' ')}`.trim(),
       device,
       runtime: { node: process.version, webgpu: packageVersion('webgpu'), dawnFlags: benchDawnFlags },
-      settings: { ...settings, kvType: gpu.hasF16 ? 'f16' : 'f32', aggregation: 'max' },
+      settings: { ...settings, kvType: gpu.hasF16 ? 'f16' : 'f32', aggregation: benchAggregation },
       copy,
       ...(copyAtEnd ? { copyAtEnd } : {}),
       copyBytesPerSecond,
       models,
-      notes: [],
+      ...(peers.length ? { peers } : {}),
+      ...(pipeline ? { pipeline } : {}),
+      notes,
     });
     const file = join(outDir, `${date.slice(0, 19).replace(/[:T]/g, '-')}-${suite.name}-${slug(device.description)}.json`);
     const save = () => writeFileSync(file, JSON.stringify(result(), null, 1) + '\n');
+    const peerAfter = suite.peer && !a['no-peer'] ? peerContexts(suite.plans, picked) : new Map<number, number[]>();
     for (const i of picked) {
       await benchModel({ gpu, timer, copyBytesPerSecond, tmpDir, ...settings, log }, suite.plans[i], (r) => {
         models.push(r);
         save();
       });
+      const contexts = peerAfter.get(i);
+      if (contexts) {
+        await attempt(`llama.cpp peer on plan ${i}`, async () => {
+          peers.push(await benchPeer({ tmpDir, copyBytesPerSecond, gpu: software ? false : 'vulkan', log }, suite.plans[i], contexts, suite.peer!));
+          save();
+        });
+      }
+    }
+    if (suite.pipeline && !a['no-pipeline']) {
+      await attempt('pipeline', () =>
+        benchPipeline({ gpu, tmpDir, source: a.source ?? findRepoRoot(process.cwd()), log }, suite.pipeline!, (r) => {
+          pipeline = r;
+          save();
+        }),
+      );
     }
     copyAtEnd = await measureCopyBandwidth(gpu, suite.copyBytes, suite.copyReps, timer, software ? 100 : 1500);
     log(`copy bandwidth at the end ${(bw(copyAtEnd) / 1e9).toFixed(0)} GB/s`);
@@ -91,6 +131,7 @@ async function main(argv: string[]): Promise<number> {
       for (const m of models) {
         m.runs = m.runs.map((r) => ({ ...r, limitUs: (r.traffic.total / copyBytesPerSecond) * 1e6, percentOfLimit: ((r.traffic.total / copyBytesPerSecond) * 1e6 / (r.msPerToken * 1000)) * 100 }));
       }
+      peers = peers.map((p) => withPeerLimits(p, copyBytesPerSecond));
     }
     save();
     log(`results: ${file}`);
@@ -99,7 +140,7 @@ async function main(argv: string[]): Promise<number> {
       writeBenchmarksMarkdown(outDir, 'BENCHMARKS.md');
       log('BENCHMARKS.md regenerated');
     }
-    return 0;
+    return process.exitCode ? 1 : 0;
   } finally {
     gpu.dispose();
   }

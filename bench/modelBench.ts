@@ -6,9 +6,12 @@ import { join } from 'node:path';
 import type { Gpu } from '../gpu/device';
 import { Engine, denseSettings } from '../gpu/engine';
 import type { QuestSettings } from '../gpu/forward/forward';
-import { ggmlTypeInfo } from '../gpu/model/ggmlTypes';
-import { type SyntheticShape, type SyntheticWeightType, writeSyntheticModel } from '../gpu/model/syntheticModel';
+import type { Aggregation } from '../gpu/kernels/pageScore';
+import { type SyntheticShape, type SyntheticWeightPlan, weightPlanName, writeSyntheticModel } from '../gpu/model/syntheticModel';
 import { profileDecodeStep } from './decodeProfile';
+import { type MatvecLayoutTime, sweepMatvecLayouts } from './matvecSweep';
+import { type QuestKernelTime, sweepQuestKernels } from './questSweep';
+import { type ObserveRun, measureObserveCost } from './observeCost';
 
 import { type GpuTimer, median } from './gpuTimer';
 import { fillKvCache } from './kvFill';
@@ -17,12 +20,21 @@ import { stepTraffic, stepWeightBytes } from './traffic';
 
 export interface ModelPlan {
   readonly shape: SyntheticShape;
-  readonly weightType: SyntheticWeightType;
+  readonly weightType: SyntheticWeightPlan;
   readonly fill: 'prefill' | 'kvAppend';
   readonly contexts: readonly number[];
   /** Quest token budgets; those not below a context are skipped there. */
   readonly budgets: readonly number[];
+  /** Contexts at which to measure what citations and tracing cost (observeCost.ts), dense and at one Quest budget. */
+  readonly observe?: readonly number[];
+  /** Time every decode matvec layout on this model's weights at its first context (matvecSweep.ts). */
+  readonly matvecSweep?: boolean;
+  /** Time Quest's selection kernels at other settings at every context (questSweep.ts). */
+  readonly questSweep?: boolean;
 }
+
+/** Quest's aggregation in every run: the engine's default (README, Engine). */
+export const benchAggregation: Aggregation = 'sum';
 
 export interface BenchContext {
   readonly gpu: Gpu;
@@ -38,7 +50,7 @@ export interface BenchContext {
 
 /** Runs `plan`, calling `done` with each context's result as soon as it is measured. */
 export async function benchModel(c: BenchContext, plan: ModelPlan, done: (r: ModelResult) => void): Promise<void> {
-  const type = ggmlTypeInfo[plan.weightType].name;
+  const type = weightPlanName(plan.weightType);
   const path = join(c.tmpDir, `${plan.shape.name.replace(/[^A-Za-z0-9.-]+/g, '_')}-${type}.gguf`);
   c.log(`${plan.shape.name} ${type}: writing ${path}`);
   let t0 = performance.now();
@@ -72,7 +84,7 @@ export async function benchModel(c: BenchContext, plan: ModelPlan, done: (r: Mod
       const settings: QuestSettings[] = [denseSettings];
       for (const b of plan.budgets) {
         if (b >= context) continue;
-        settings.push({ mode: 'quest', pageBudget: Math.floor(b / c.pageSize), denseLayers: Math.min(c.denseLayers, engine.info.config.layers), aggregation: 'max' });
+        settings.push({ mode: 'quest', pageBudget: Math.floor(b / c.pageSize), denseLayers: Math.min(c.denseLayers, engine.info.config.layers), aggregation: benchAggregation });
       }
       const runs: DecodeRun[] = [];
       for (const quest of settings) {
@@ -84,6 +96,35 @@ export async function benchModel(c: BenchContext, plan: ModelPlan, done: (r: Mod
             `${r.percentOfLimit.toFixed(0)} % of limit)` +
             (p ? `; GPU step ${p.stepGpuUs.toFixed(0)} µs, matmul ${(p.matmul.bytesPerSecond / 1e9).toFixed(0)} GB/s, attention/layer ${fmt(p.attention.dense)} dense, ${fmt(p.attention.quest)} quest µs` : ''),
         );
+      }
+      let observe: ObserveRun[] | undefined;
+      if (plan.observe?.includes(context)) {
+        // Dense, and Quest at the extension's default budget (1024 tokens) or the largest below the context.
+        const budget = plan.budgets.filter((b) => b < context).sort((a, b) => Math.abs(a - 1024) - Math.abs(b - 1024))[0];
+        observe = [];
+        for (const quest of settings.filter((q) => q.mode === 'dense' || q.pageBudget * c.pageSize === budget)) {
+          const o = await measureObserveCost(engine, quest, context, token, { tokens: c.decodeTokens, rounds: 5, pageSize: c.pageSize });
+          observe.push(...o);
+          c.log(`    observe ${quest.mode}${quest.mode === 'quest' ? ` ${budget}` : ''}: ${o.map((r) => `${r.config} ${r.tokensPerSecond.toFixed(1)}`).join(', ')} tok/s`);
+        }
+      }
+      let questKernels: QuestKernelTime[] | undefined;
+      if (plan.questSweep && c.timer) {
+        const denseLayers = Math.min(c.denseLayers, engine.info.config.layers);
+        questKernels = await sweepQuestKernels(engine, c.timer, { context, budgets: plan.budgets, denseLayers, aggregation: benchAggregation, reps: c.profileReps });
+        const us = (k: string) => questKernels!.filter((q) => q.kernel === k).map((q) => `${q.setting}${q.budget ? `@${q.budget}` : ''} ${q.usPerLayer.toFixed(1)}`).join(', ');
+        c.log(`    pageScore µs/layer by workgroups: ${us('pageScore')}; selectPages by threads@budget: ${us('selectPages')}`);
+      }
+      let matvecLayouts: MatvecLayoutTime[] | undefined;
+      if (plan.matvecSweep && c.timer && context === plan.contexts[0]) {
+        matvecLayouts = await sweepMatvecLayouts(engine, c.timer, c.profileReps);
+        for (const role of new Set(matvecLayouts.map((m) => m.role))) {
+          const of = matvecLayouts.filter((m) => m.role === role);
+          const best = of.reduce((a, b) => (b.us < a.us ? b : a));
+          const mine = of.find((m) => m.engine);
+          const v = best.variant;
+          c.log(`    matvec ${role}: best ${v.workgroup}/${v.threadsPerRow}/${v.rowsPerGroup} ${best.us.toFixed(1)} µs (${(best.bytesPerSecond / 1e9).toFixed(0)} GB/s), engine's ${mine ? `${mine.us.toFixed(1)} µs` : '-'}`);
+        }
       }
       done({
         model: plan.shape.name,
@@ -100,6 +141,9 @@ export async function benchModel(c: BenchContext, plan: ModelPlan, done: (r: Mod
         ...(prefillMs !== undefined ? { prefillMs } : {}),
         ...(fillMs !== undefined ? { fillMs } : {}),
         runs,
+        ...(observe ? { observe } : {}),
+        ...(matvecLayouts ? { matvecLayouts } : {}),
+        ...(questKernels ? { questKernels } : {}),
       });
     }
   } finally {

@@ -3,6 +3,12 @@
 // Several result files merge: for each (model, type, context, fill) the newest measurement wins.
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { f1, gbs, pct, row, table } from './reportFormat';
+import { renderPeerTables } from './reportPeer';
+import { renderPipelineTable } from './reportPipeline';
+import { renderObserveTable } from './observeCost';
+import { renderMatvecLayoutTable } from './matvecSweep';
+import { renderQuestSweepTable } from './questSweep';
 import type { BenchResult, DecodeRun, ModelResult } from './results';
 
 const BEGIN = '<!-- bench:generated:begin (bench/report.ts rewrites this section from bench/results/*.json) -->';
@@ -54,6 +60,7 @@ export function renderTables(results: readonly { file: string; result: BenchResu
     `${s.decodeTokens} decodeSteps timed per configuration (wall clock, greedy, through Engine.generate); GPU times are medians of ${s.profileReps} repetitions ` +
     `of one decodeStep (timestamp queries, quantization off). Copy bandwidth counts bytes read + written by a copy kernel over ${(results[results.length - 1].result.copy.bytes / 2 ** 30).toFixed(0)} GiB ` +
     '(the larger of the figures measured before and after the models; it is the limit every % below is against). tok/s = 1000 / median ms between tokens.\n');
+  for (const section of [renderPeerTables(results), renderPipelineTable(results)]) if (section) out.push(section);
 
   const short = all.filter((m) => m.model.fill === 'prefill');
   if (short.length) {
@@ -101,6 +108,9 @@ export function renderTables(results: readonly { file: string; result: BenchResu
     const last = group[group.length - 1];
     out.push(kernelTable(last.model.runs.map((r) => ({ title: `${r.mode}${r.budget ? ` ${r.budget}` : ''} @${last.model.context}`, run: r }))));
   }
+  out.push(renderObserveTable(all.map((m) => m.model)));
+  out.push(renderMatvecLayoutTable(all.map((m) => ({ model: m.model, copyBytesPerSecond: m.run.copyBytesPerSecond }))));
+  out.push(renderQuestSweepTable(all.map((m) => m.model)));
   return `\n${out.join('\n')}\n\n`;
 }
 
@@ -118,8 +128,3 @@ function kernelTable(columns: readonly { title: string; run: DecodeRun }[]): str
   return lines.join('\n');
 }
 
-const table = (h: readonly string[]) => `| ${h.join(' | ')} |\n|${h.map(() => ' --- ').join('|')}|`;
-const row = (cells: readonly (string | number)[]) => `| ${cells.join(' | ')} |`;
-const gbs = (bps: number) => (bps / 1e9).toFixed(0);
-const pct = (x: number) => `${(x * 100).toFixed(0)} %`;
-const f1 = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(1));

@@ -2,6 +2,11 @@
 // tables. One file per run; a run's file is rewritten after each model so a run cut short keeps what it measured.
 import type { CopyBandwidth } from './copyBandwidth';
 import type { StepProfile } from './decodeProfile';
+import type { MatvecLayoutTime } from './matvecSweep';
+import type { QuestKernelTime } from './questSweep';
+import type { ObserveRun } from './observeCost';
+import type { PeerResult } from './peer/peerBench';
+import type { PipelineResult } from './pipelineBench';
 import type { StepTraffic } from './traffic';
 
 export interface DecodeRun {
@@ -43,6 +48,12 @@ export interface ModelResult {
   readonly prefillMs?: number;
   readonly fillMs?: number;
   runs: readonly DecodeRun[];
+  /** Decode speed without and with the attention count, the trace and its scores (observeCost.ts). */
+  readonly observe?: readonly ObserveRun[];
+  /** Every decode matvec layout timed on this model's weights (matvecSweep.ts), at its plan's first context. */
+  readonly matvecLayouts?: readonly MatvecLayoutTime[];
+  /** Quest's selection kernels at other settings than the engine's (questSweep.ts), at this context. */
+  readonly questKernels?: readonly QuestKernelTime[];
 }
 
 export interface BenchResult {
@@ -74,5 +85,9 @@ export interface BenchResult {
   /** The bandwidth limits are computed with: the larger kernel-copy figure (else copyBufferToBuffer), start or end. */
   readonly copyBytesPerSecond: number;
   readonly models: ModelResult[];
+  /** llama.cpp on the same GGUFs and contexts as `models`, measured in this run (absent: not run). */
+  readonly peers?: PeerResult[];
+  /** The extension's pipeline on a workspace: time to the first answer token, cold, warm and after an edit. */
+  readonly pipeline?: PipelineResult;
   readonly notes: string[];
 }

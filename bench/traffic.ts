@@ -3,9 +3,12 @@
 // multiplies by (in its GPU layout: quantized blocks and their scales), norms and biases, one embedding row, the K
 // and V rows attention reads, and the page metadata pageScore reads. Not counted: activations, the page table and
 // attention's partial results (each under 1 MB per step, < 1 % of the total in every configuration here).
+// The llama.cpp peer is held to the same limit: the GGUF's tensor bytes (ggufStepWeightBytes) and a dense f16 cache.
 import type { QuestSettings } from '../gpu/forward/forward';
-import { kvTypeBytes } from '../gpu/kv/layout';
+import type { GgufFile } from '../gpu/gguf/reader';
+import { kvLayout, kvTypeBytes } from '../gpu/kv/layout';
 import type { KvLayout } from '../gpu/kv/layout';
+import type { ModelConfig } from '../gpu/model/config';
 import type { ModelWeights } from '../gpu/model/weights';
 import type { WeightTensor } from '../gpu/quant/weight';
 
@@ -25,8 +28,9 @@ export function weightBytes(w: WeightTensor): number {
 export function stepWeightBytes(w: ModelWeights): number {
   let bytes = weightBytes(w.output) + weightBytes(w.tokenEmbd) / w.tokenEmbd.rows + w.outputNorm.size;
   for (const l of w.layers) {
-    for (const m of [l.wq, l.wk, l.wv, l.wo, l.wGate, l.wUp, l.wDown]) bytes += weightBytes(m);
-    for (const v of [l.attnNorm, l.ffnNorm, l.bq, l.bk, l.bv, l.qNorm, l.kNorm]) bytes += v ? v.size : 0;
+    for (const m of [...l.qkv.map((f) => f.weight), l.wo, ...l.gateUp.map((f) => f.weight), l.wDown]) bytes += weightBytes(m);
+    const biases = l.bqkv ? [l.bqkv] : [l.bq, l.bk, l.bv]; // a decodeStep reads the fused copy when there is one
+    for (const v of [l.attnNorm, l.ffnNorm, ...biases, l.qNorm, l.kNorm]) bytes += v ? v.size : 0;
   }
   return bytes;
 }
@@ -44,4 +48,21 @@ export function stepTraffic(weights: number, kv: KvLayout, length: number, quest
   const scored = Math.max(0, pages - 1);
   const pageMeta = sparseLayers * scored * kv.kvHeads * 2 * kv.headDim * e;
   return { weights, kv: kvBytes, pageMeta, total: weights + kvBytes + pageMeta };
+}
+
+/**
+ * Bytes of a GGUF's tensors one decodeStep reads in llama.cpp: every tensor once, except token_embd, of which only the
+ * token's row is read when a separate output.weight is the LM head (tied: token_embd is the LM head, read whole).
+ */
+export function ggufStepWeightBytes(file: GgufFile): number {
+  const all = file.tensors.reduce((sum, t) => sum + t.bytes, 0);
+  const embd = file.tensor('token_embd.weight');
+  if (!embd || !file.tensor('output.weight')) return all;
+  return all - embd.bytes + embd.bytes / embd.dims[1];
+}
+
+/** Bytes a dense decodeStep of `cfg` with an f16 cache of `length` tokens reads, besides `weights` (llama.cpp's peer). */
+export function denseStepTraffic(weights: number, cfg: Pick<ModelConfig, 'layers' | 'kvHeads' | 'headDim'>, length: number): StepTraffic {
+  const kv = kvLayout({ layers: cfg.layers, kvHeads: cfg.kvHeads, headDim: cfg.headDim, maxTokens: length, kvType: 'f16' });
+  return stepTraffic(weights, kv, length, { mode: 'dense', pageBudget: 1, denseLayers: 0, aggregation: 'max' });
 }

@@ -78,15 +78,39 @@ export const qwen25Coder1_5B: SyntheticShape = {
 /** The matrix types the generator writes. */
 export type SyntheticWeightType = typeof GgmlType.F32 | typeof GgmlType.F16 | typeof GgmlType.BF16 | typeof GgmlType.Q8_0 | typeof GgmlType.Q4_0 | typeof GgmlType.Q4_K | typeof GgmlType.Q6_K;
 
+/** One type for every matrix, or llama.cpp's Q4_K_M mix (q4KMType). */
+export type SyntheticWeightPlan = SyntheticWeightType | 'Q4_K_M';
+
+export function weightPlanName(plan: SyntheticWeightPlan): string {
+  return plan === 'Q4_K_M' ? plan : ggmlTypeInfo[plan].name;
+}
+
+/**
+ * The type llama.cpp's quantizer gives a matrix of a Q4_K_M file (llama-quant.cpp, llama_tensor_get_type_impl, for
+ * llama/qwen2): Q6_K for the LM head (token_embd when tied) and for attn_v and ffn_down in the layers use_more_bits
+ * picks (the first and last eighth, and every third between), Q4_K for everything else.
+ */
+export function q4KMType(name: string, layers: number, tiedEmbeddings: boolean): SyntheticWeightType {
+  if (name === 'output.weight' || (tiedEmbeddings && name === 'token_embd.weight')) return GgmlType.Q6_K;
+  const layer = /^blk\.(\d+)\.(attn_v|ffn_down)\.weight$/.exec(name);
+  if (!layer) return GgmlType.Q4_K;
+  const i = Number(layer[1]);
+  const moreBits = i < Math.floor(layers / 8) || i >= Math.floor((7 * layers) / 8) || (i - Math.floor(layers / 8)) % 3 === 2;
+  return moreBits ? GgmlType.Q6_K : GgmlType.Q4_K;
+}
+
 export interface SyntheticModelOptions {
   readonly shape: SyntheticShape;
-  /** Type of every 2-D weight (token_embd included unless embeddingType says otherwise). */
-  readonly weightType: SyntheticWeightType;
+  /** Type of every 2-D weight (token_embd included unless embeddingType says otherwise), or the Q4_K_M mix. */
+  readonly weightType: SyntheticWeightPlan;
   /** Type of token_embd (the LM head when tied); default weightType. */
   readonly embeddingType?: SyntheticWeightType;
   /** Same seed, same file. Default 1. */
   readonly seed?: number;
-  /** tokenizer.* metadata; default byteTokenizerMetadata() (256 byte tokens + <|endoftext|>). */
+  /**
+   * tokenizer.* metadata, padded to the shape's vocab rows (padTokenizerMetadata); default byteTokenizerMetadata()
+   * (256 byte tokens + <|endoftext|>).
+   */
   readonly tokenizer?: ReadonlyMap<string, GgufValue>;
 }
 
@@ -101,7 +125,8 @@ export interface SyntheticModelInfo {
 
 /**
  * The smallest vocabulary the engine loads: a byte-level 'gpt2' tokenizer of the 256 bytes plus <|endoftext|> (id 256,
- * BOS and EOS), no merges. Text encodes to one token per byte; ids above 256 (a larger embedding) decode to nothing.
+ * BOS and EOS), no merges. Text encodes to one token per byte; writeSyntheticModel pads it to the embedding's rows
+ * with unused tokens, which decode to nothing.
  */
 export function byteTokenizerMetadata(): Map<string, GgufValue> {
   const tokens = [...Array.from({ length: 256 }, (_, b) => byteToChar[b]), '<|endoftext|>'];
@@ -119,10 +144,37 @@ export function byteTokenizerMetadata(): Map<string, GgufValue> {
   ]);
 }
 
+/**
+ * `tokenizer` with `[PAD<id>]` tokens of type unused appended up to `rows` tokens, as llama.cpp's converter fills a
+ * vocabulary's holes: llama.cpp loads a model only when token_embd has one row per token, and unused tokens decode to
+ * nothing in both engines. A vocabulary of exactly `rows` tokens is returned as it is; a larger one throws.
+ */
+export function padTokenizerMetadata(tokenizer: ReadonlyMap<string, GgufValue>, rows: number): ReadonlyMap<string, GgufValue> {
+  const tokens = tokenizer.get('tokenizer.ggml.tokens') as readonly string[] | undefined;
+  const types = tokenizer.get('tokenizer.ggml.token_type') as ArrayLike<number> | undefined;
+  if (!tokens || !types) throw new EngineError('synthetic-model', 'padTokenizerMetadata: the tokenizer has no tokenizer.ggml.tokens or tokenizer.ggml.token_type');
+  if (tokens.length > rows) {
+    throw new EngineError('synthetic-model', `the tokenizer has ${tokens.length} tokens, more than the embedding's ${rows} rows: give the shape a vocab of at least ${tokens.length}`);
+  }
+  if (tokens.length === rows) return tokenizer;
+  const paddedTypes = new Int32Array(rows).fill(TokenType.unused);
+  paddedTypes.set(Array.from(types));
+  const out = new Map(tokenizer);
+  out.set('tokenizer.ggml.tokens', [...tokens, ...Array.from({ length: rows - tokens.length }, (_, i) => `[PAD${tokens.length + i}]`)]);
+  out.set('tokenizer.ggml.token_type', paddedTypes);
+  const scores = tokenizer.get('tokenizer.ggml.scores') as ArrayLike<number> | undefined;
+  if (scores) {
+    const s = new Float32Array(rows).fill(-1e9);
+    s.set(Array.from(scores));
+    out.set('tokenizer.ggml.scores', s);
+  }
+  return out;
+}
+
 /** Writes the synthetic model to `path` (atomically: complete or absent). */
 export async function writeSyntheticModel(path: string, o: SyntheticModelOptions): Promise<SyntheticModelInfo> {
   const tensors = syntheticTensors(o);
-  const metadata = [...syntheticMetadata(o.shape), ...tokenizerGgufEntries(o.tokenizer ?? byteTokenizerMetadata())];
+  const metadata = [...syntheticMetadata(o.shape), ...tokenizerGgufEntries(padTokenizerMetadata(o.tokenizer ?? byteTokenizerMetadata(), o.shape.vocab))];
   const { fileSize } = await writeGguf(path, { metadata, tensors });
   let parameters = 0;
   let tensorBytes = 0;
@@ -141,8 +193,12 @@ export async function writeSyntheticModel(path: string, o: SyntheticModelOptions
 export function syntheticTensors(o: SyntheticModelOptions): GgufTensorInput[] {
   const s = o.shape;
   checkSyntheticShape(s);
-  const embType = o.embeddingType ?? o.weightType;
-  for (const t of [o.weightType, embType]) {
+  const plan = o.weightType;
+  const typeOf = (name: string): SyntheticWeightType =>
+    (name === 'token_embd.weight' || name === 'output.weight') && o.embeddingType !== undefined
+      ? o.embeddingType
+      : plan === 'Q4_K_M' ? q4KMType(name, s.layers, s.tiedEmbeddings === true) : plan;
+  for (const t of [plan === 'Q4_K_M' ? GgmlType.Q4_K : plan, typeOf('token_embd.weight')]) {
     if (!Object.prototype.hasOwnProperty.call(blockWriters, t)) {
       const name = ggmlTypeInfo[t as GgmlType]?.name ?? `type id ${t}`;
       throw new EngineError('synthetic-model', `synthetic model ${s.name}: weight type ${name} is not one the generator writes (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K)`);
@@ -151,7 +207,8 @@ export function syntheticTensors(o: SyntheticModelOptions): GgufTensorInput[] {
   const seed = o.seed ?? 1;
   const tensors: GgufTensorInput[] = [];
   let stream = 0; // each tensor gets its own seeded stream: the file does not depend on how pieces are cut
-  const matrix = (name: string, type: SyntheticWeightType, cols: number, rows: number) => {
+  const matrix = (name: string, cols: number, rows: number) => {
+    const type = typeOf(name);
     const block = ggmlTypeInfo[type].blockSize;
     if (cols % block !== 0) {
       throw new EngineError('synthetic-model', `synthetic model ${s.name}: ${name} has ${cols} columns, not a multiple of ${ggmlTypeInfo[type].name}'s block of ${block}`);
@@ -164,26 +221,26 @@ export function syntheticTensors(o: SyntheticModelOptions): GgufTensorInput[] {
   const q = heads * headDim;
   const kvDim = kvHeads * headDim;
 
-  matrix('token_embd.weight', embType, dim, vocab);
+  matrix('token_embd.weight', dim, vocab);
   vector('output_norm.weight', ones(dim));
-  if (!s.tiedEmbeddings) matrix('output.weight', embType, dim, vocab);
+  if (!s.tiedEmbeddings) matrix('output.weight', dim, vocab);
   if (s.llama3Rope) vector('rope_freqs.weight', Float32Array.from(llama3FreqFactors(headDim, s.ropeTheta, { type: 'llama3', ...s.llama3Rope })));
   for (let l = 0; l < s.layers; l++) {
     const b = `blk.${l}.`;
     vector(`${b}attn_norm.weight`, ones(dim));
-    matrix(`${b}attn_q.weight`, o.weightType, dim, q);
-    matrix(`${b}attn_k.weight`, o.weightType, dim, kvDim);
-    matrix(`${b}attn_v.weight`, o.weightType, dim, kvDim);
+    matrix(`${b}attn_q.weight`, dim, q);
+    matrix(`${b}attn_k.weight`, dim, kvDim);
+    matrix(`${b}attn_v.weight`, dim, kvDim);
     if (s.qkvBias) {
       vector(`${b}attn_q.bias`, randomVector(q, mix(seed, ++stream), 0.02));
       vector(`${b}attn_k.bias`, randomVector(kvDim, mix(seed, ++stream), 0.02));
       vector(`${b}attn_v.bias`, randomVector(kvDim, mix(seed, ++stream), 0.02));
     }
-    matrix(`${b}attn_output.weight`, o.weightType, q, dim);
+    matrix(`${b}attn_output.weight`, q, dim);
     vector(`${b}ffn_norm.weight`, ones(dim));
-    matrix(`${b}ffn_gate.weight`, o.weightType, dim, ffn);
-    matrix(`${b}ffn_up.weight`, o.weightType, dim, ffn);
-    matrix(`${b}ffn_down.weight`, o.weightType, ffn, dim);
+    matrix(`${b}ffn_gate.weight`, dim, ffn);
+    matrix(`${b}ffn_up.weight`, dim, ffn);
+    matrix(`${b}ffn_down.weight`, ffn, dim);
   }
   return tensors;
 }

@@ -11,9 +11,10 @@ import { readGguf, readTensorData } from '../../gpu/gguf/reader';
 import { readModelConfig } from '../../gpu/model/config';
 import { GgmlType, ggmlTypeInfo } from '../../gpu/model/ggmlTypes';
 import {
-  type SyntheticShape, type SyntheticWeightType, byteTokenizerMetadata, llama32_1B, qwen25Coder1_5B, syntheticTensors,
-  writeSyntheticModel,
+  type SyntheticShape, type SyntheticWeightType, byteTokenizerMetadata, llama32_1B, padTokenizerMetadata, q4KMType, qwen25Coder1_5B,
+  syntheticTensors, writeSyntheticModel,
 } from '../../gpu/model/syntheticModel';
+import { TokenType } from '../../gpu/tokenizer/vocab';
 import { dequantizeRows } from '../../gpu/quant/codec';
 import { createTokenizer } from '../../gpu/tokenizer/tokenizer';
 
@@ -112,6 +113,43 @@ describe('synthetic model', () => {
     const bias = new Float32Array((await readTensorData(file, file.tensor('blk.0.attn_q.bias')!)).buffer);
     assert.equal(bias.length, 8 * 32);
     assert.ok(bias.some((v) => v !== 0) && bias.every((v) => Math.abs(v) <= 0.02 * Math.sqrt(3)));
+  });
+
+  test('the byte tokenizer is padded to the embedding rows with unused [PAD<id>] tokens that decode to nothing', async () => {
+    const path = join(dir, 'padded.gguf');
+    await writeSyntheticModel(path, { shape: small, weightType: GgmlType.Q8_0 });
+    const file = await readGguf(path);
+    const tokens = file.metadata.get('tokenizer.ggml.tokens') as readonly string[];
+    const types = file.metadata.get('tokenizer.ggml.token_type') as Int32Array;
+    assert.equal(tokens.length, small.vocab);
+    assert.deepEqual([tokens[256], tokens[257], tokens[300]], ['<|endoftext|>', '[PAD257]', '[PAD300]']);
+    assert.deepEqual([types[97], types[256], types[257], types[300]], [TokenType.normal, TokenType.control, TokenType.unused, TokenType.unused]);
+    const tok = createTokenizer(file.metadata);
+    assert.equal(tok.decode([104, 300, 105]), 'hi');
+    assert.deepEqual(tok.encode('[PAD300]'), [...Buffer.from('[PAD300]')]);
+    assert.throws(() => padTokenizerMetadata(byteTokenizerMetadata(), 200), /the tokenizer has 257 tokens, more than the embedding's 200 rows/);
+  });
+
+  test("Q4_K_M: llama.cpp's mix, Q6_K for the tied LM head and for attn_v / ffn_down of the layers use_more_bits picks", async () => {
+    // 16 layers (Llama-3.2-1B): the first and last eighth (0, 1, 14, 15) and every third from 2 on (4, 7, 10, 13).
+    const more16 = [0, 1, 4, 7, 10, 13, 14, 15];
+    for (let l = 0; l < 16; l++) {
+      for (const m of ['attn_v', 'ffn_down']) assert.equal(q4KMType(`blk.${l}.${m}.weight`, 16, true), more16.includes(l) ? GgmlType.Q6_K : GgmlType.Q4_K, `16 layers: blk.${l}.${m}`);
+      for (const m of ['attn_q', 'attn_k', 'attn_output', 'ffn_gate', 'ffn_up']) assert.equal(q4KMType(`blk.${l}.${m}.weight`, 16, true), GgmlType.Q4_K);
+    }
+    // 28 layers (Qwen2.5-Coder-1.5B): 0-2, 24-27 and 5, 8, ..., 23.
+    const more28 = [0, 1, 2, 5, 8, 11, 14, 17, 20, 23, 24, 25, 26, 27];
+    for (let l = 0; l < 28; l++) assert.equal(q4KMType(`blk.${l}.ffn_down.weight`, 28, true), more28.includes(l) ? GgmlType.Q6_K : GgmlType.Q4_K, `28 layers: blk.${l}`);
+    assert.equal(q4KMType('token_embd.weight', 16, true), GgmlType.Q6_K);
+    assert.equal(q4KMType('token_embd.weight', 16, false), GgmlType.Q4_K);
+    assert.equal(q4KMType('output.weight', 16, false), GgmlType.Q6_K);
+
+    const path = join(dir, 'q4km.gguf');
+    await writeSyntheticModel(path, { shape: { ...small, tiedEmbeddings: true }, weightType: 'Q4_K_M', seed: 5 });
+    const file = await readGguf(path);
+    readModelConfig(file);
+    for (const t of file.tensors.filter((x) => x.dims.length === 2)) assert.equal(t.type, q4KMType(t.name, small.layers, true), t.name);
+    assert.ok(file.tensors.some((t) => t.type === GgmlType.Q4_K) && file.tensors.some((t) => t.type === GgmlType.Q6_K));
   });
 
   test('the presets have the real models\' parameter counts (Hugging Face counts; GGUF adds rope_freqs)', () => {
