@@ -1,5 +1,6 @@
 // Starts the engine process lazily, speaks the typed protocol (gpu/protocol.ts) to it, and restarts it after a
-// crash. The extension host never loads Dawn: a native crash or a hung GPU can only take down the child.
+// crash. The extension host never loads Dawn: a native crash or a hung GPU can only take down the child. A lost GPU
+// device the engine replaces itself, and says so (onDidRecoverDevice).
 // Streams: a request's `{done: false}` chunks go to its onChunk; an AbortSignal becomes `request/cancel`. A hang is
 // what the host can see of one: a cancel the engine does not honour within CANCEL_GRACE_MS (the process is killed
 // and the next request starts a fresh one), or no message at all for QUIET_MS while requests wait (the user is told
@@ -30,6 +31,9 @@ export class EngineRequestError extends Error {
   }
 }
 
+/** The engine's notice that it replaced a lost GPU device (gpu/protocol.ts). */
+export type DeviceRecovered = Extract<FromEngine, { type: 'gpu/didRecover' }>;
+
 type Pending = {
   readonly type: string;
   resolve: (m: FromEngine) => void;
@@ -57,6 +61,7 @@ export class EngineClient extends Disposable {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly exitListeners = new Set<(error: EngineExitedError) => void>();
+  private readonly recoverListeners = new Set<(recovered: DeviceRecovered) => void>();
   private lastHeard = Date.now();
   private quietWarned = false;
   private readonly watch: NodeJS.Timeout;
@@ -116,6 +121,15 @@ export class EngineClient extends Disposable {
   onDidExit(listener: (error: EngineExitedError) => void): { dispose(): void } {
     this.exitListeners.add(listener);
     return { dispose: () => this.exitListeners.delete(listener) };
+  }
+
+  /**
+   * Calls `listener` when the engine lost its GPU device and opened a new one: the model it had loaded is gone (the
+   * next model/load loads it again); the request that was running failed with code 'device-lost'.
+   */
+  onDidRecoverDevice(listener: (recovered: DeviceRecovered) => void): { dispose(): void } {
+    this.recoverListeners.add(listener);
+    return { dispose: () => this.recoverListeners.delete(listener) };
   }
 
   /** Kills the engine process now (a hang the user saw); waiting requests fail, the next one starts a fresh process. */
@@ -206,6 +220,10 @@ export class EngineClient extends Disposable {
         return;
       case 'engine/didLog':
         this.log[m.level](`[engine] ${m.message}`);
+        return;
+      case 'gpu/didRecover':
+        this.log.warn(`the engine lost its GPU device (${m.message}) and opened a new one on ${m.adapter.description}`);
+        for (const l of this.recoverListeners) l(m);
         return;
       case 'request/didFail': {
         this.pending.get(m.id)?.reject(new EngineRequestError(m.code, m.message));

@@ -35,15 +35,15 @@ export function toErrorData(err: unknown): ErrorData {
 }
 
 /**
- * Logs the failure and shows it with its actions. An engine exit is not shown again here: the engine client's
- * exit handler already said so.
+ * Logs the failure and shows it with its actions. An engine exit or a lost GPU device is not shown again here: the
+ * engine client's exit handler, or the session's notice that the device was replaced, already said so.
  */
 export async function reportFailure(err: unknown, what: string, log: vscode.LogOutputChannel): Promise<void> {
   if (isCancellation(err)) return;
   const code = errorCode(err);
   const message = err instanceof Error ? err.message : String(err);
   log.error(`${what} failed (${code}): ${err instanceof Error && code === 'internal' ? (err.stack ?? message) : message}`);
-  if (code === 'engine-exited') return;
+  if (code === 'engine-exited' || code === 'device-lost') return;
   const actions: string[] = [];
   if (MODEL_CODES.has(code)) actions.push('Select Model');
   if (SETTINGS_CODES.has(code)) actions.push('Open Settings');

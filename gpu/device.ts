@@ -34,7 +34,10 @@ export interface AdapterSummary {
 
 /** An open WebGPU device and the Dawn instance that must outlive it. */
 export class Gpu {
-  /** Rejects with DeviceLostError once the device is lost for a reason other than destroy(). */
+  /**
+   * Rejects with DeviceLostError once the device is lost (a driver reset, a GPU that went away, device.destroy()
+   * called by anyone but dispose()); never settles after dispose().
+   */
   readonly lost: Promise<never>;
   readonly hasF16: boolean;
   readonly hasSubgroups: boolean;
@@ -53,6 +56,7 @@ export class Gpu {
     this.hasSubgroups = device.features.has('subgroups');
     this.hasTimestamps = device.features.has('timestamp-query');
     this.lost = device.lost.then((info) => {
+      if (this.destroyed) return new Promise<never>(() => {}); // dispose(): on purpose, not a loss
       throw new DeviceLostError(info.reason, info.message || 'no message');
     });
     this.lost.catch(() => {}); // observed by whoever awaits it; never an unhandled rejection

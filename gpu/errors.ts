@@ -20,8 +20,14 @@ export class NoAdapterError extends EngineError {
 
 /** The GPU device was lost (driver reset, out of memory, destroyed). */
 export class DeviceLostError extends EngineError {
-  constructor(reason: string, message: string) {
-    super('device-lost', `GPU device lost (${reason}): ${message}`);
+  constructor(
+    /** GPUDeviceLostInfo.reason ('destroyed' or 'unknown'). */
+    readonly reason: string,
+    /** What the driver said. */
+    readonly detail: string,
+    advice = '',
+  ) {
+    super('device-lost', `GPU device lost (${reason}): ${detail}${advice ? `. ${advice}` : ''}`);
   }
 }
 

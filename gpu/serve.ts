@@ -5,15 +5,25 @@
 // Requests run one at a time, in arrival order (the protocol's rule). `request/cancel` aborts the running request
 // through its AbortSignal (checked between prefill runs and at every decodeStep) or drops a queued one; it gets no
 // reply of its own. Progress chunks are throttled to about ten a second; answer tokens are not.
+//
+// A lost GPU device (driver reset, GPU removed) is rebuilt in place: the running request fails with 'device-lost',
+// the model and KV cache that lived on the device are dropped, a new device is opened and announced
+// (`gpu/didRecover`), and queued requests go on; the next model/load loads the model again and the persisted KV
+// cache spares the prefill. Should the running request not end within DEVICE_LOST_GRACE_MS, the process exits and
+// the extension starts a fresh one.
+// Fault injection (test/reliability): with QUEST_LENS_FAULTS=device-loss in the environment, SIGUSR2 destroys the
+// device behind the engine's back, as a driver reset would lose it.
 import { ContextError } from '../extension/context/errors';
 import { type Gpu, openGpu } from './device';
-import { EngineError } from './errors';
+import { DeviceLostError, EngineError } from './errors';
 import type { FromEngine, ToEngine } from './protocol';
 import { isAbort } from './session/errors';
 import { WorkspaceSession } from './session/workspaceSession';
 
 /** Least time between two progress chunks of one request. */
 const PROGRESS_INTERVAL_MS = 100;
+/** How long the request running when the device was lost may take to end (its GPU work fails fast) before exiting. */
+const DEVICE_LOST_GRACE_MS = 5000;
 
 export async function serve(): Promise<number> {
   if (!process.send) {
@@ -25,21 +35,56 @@ export async function serve(): Promise<number> {
   let gpu: Promise<Gpu> | undefined;
   const openOnce = () => {
     if (!gpu) {
-      gpu = openGpu({ onUncapturedError: (m) => log('error', m) });
-      gpu.then(
-        (g) =>
-          g.lost.catch((e: Error) => {
-            // Nothing on this device can be trusted any more: fail what runs and let the extension start a fresh process.
-            if (running) send(failure(running.id, e));
-            log('error', e.message);
-            process.exit(3);
-          }),
-        () => (gpu = undefined), // no adapter: the next request tries again (and reports the same error)
+      const opening = openGpu({ onUncapturedError: (m) => log('error', m) });
+      gpu = opening;
+      opening.then(
+        (g) => g.lost.catch((e: DeviceLostError) => void recover(g, e)),
+        () => {
+          if (gpu === opening) gpu = undefined; // no adapter: the next request tries again (and reports the same error)
+        },
       );
     }
     return gpu;
   };
   const session = new WorkspaceSession(openOnce, { log });
+  /** Requests already failed by a device loss: their own late reply is not sent. */
+  const answered = new Set<number>();
+  /** True while a lost device is being replaced: no request starts meanwhile. */
+  let recovering = false;
+
+  const recover = async (lostGpu: Gpu, e: DeviceLostError) => {
+    log('warn', `${e.message}; opening a new GPU device`);
+    gpu = undefined;
+    recovering = true;
+    try {
+      const r = running;
+      if (r) {
+        answered.add(r.id);
+        send(failure(r.id, new DeviceLostError(e.reason, e.detail, 'The engine is opening a new device: ask again')));
+        const ended = await Promise.race([r.done.then(() => true), new Promise<boolean>((ok) => setTimeout(() => ok(false), DEVICE_LOST_GRACE_MS))]);
+        if (!ended) {
+          log('error', `the request running when the GPU device was lost did not end within ${DEVICE_LOST_GRACE_MS / 1000} s; exiting so that a fresh engine process starts`);
+          process.exit(3);
+        }
+      }
+      // Everything on the lost device (weights, KV cache, pipelines) goes with it.
+      session.dispose();
+      lostGpu.dispose();
+      try {
+        const fresh = await openOnce();
+        send({ type: 'gpu/didRecover', reason: e.reason, message: e.message, adapter: fresh.summary });
+        log('info', `opened a new GPU device on ${fresh.summary.description} after the loss`);
+      } catch (err) {
+        log('error', `could not open a new GPU device after the loss: ${(err as Error).message}`); // the next request tries again
+      }
+    } finally {
+      recovering = false;
+      pump();
+    }
+  };
+  if (process.env.QUEST_LENS_FAULTS === 'device-loss') {
+    process.on('SIGUSR2', () => void gpu?.then((g) => g.device.destroy()));
+  }
 
   const handle = async (m: Exclude<ToEngine, { type: 'request/cancel' | 'engine/shutdown' }>, signal: AbortSignal): Promise<FromEngine> => {
     const progress = throttled(send);
@@ -100,13 +145,13 @@ export async function serve(): Promise<number> {
   const queue: Queued[] = [];
   let running: { id: number; controller: AbortController; done: Promise<void> } | undefined;
   const pump = () => {
-    if (running || queue.length === 0) return;
+    if (running || recovering || queue.length === 0) return;
     const m = queue.shift()!;
     const controller = new AbortController();
-    const done = handle(m, controller.signal).then(
-      (reply) => void send(reply),
-      (err: unknown) => void send(failure(m.id, err)),
-    );
+    const reply = (r: FromEngine) => {
+      if (!answered.delete(m.id)) send(r);
+    };
+    const done = handle(m, controller.signal).then(reply, (err: unknown) => reply(failure(m.id, err)));
     running = { id: m.id, controller, done };
     void done.finally(() => {
       running = undefined;

@@ -57,6 +57,7 @@ export class HeatmapPanels extends Disposable implements vscode.WebviewPanelSeri
     const host = new WebviewHost(panel.webview, this.extensionUri, 'heatmap', TITLE, {
       onReady: (h) => controller.onReady(h),
       onMessage: (m, h) => controller.handle(m, h),
+      onInvalidMessage: (problem, h) => controller.rejected(problem, h),
     });
     const owned: vscode.Disposable[] = [
       host,

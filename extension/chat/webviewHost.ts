@@ -1,16 +1,20 @@
 // The host side of one webview (the chat view or a heatmap panel): strict options and HTML (html.ts), a typed sender,
-// and the ready handshake. Nothing reaches the page before its `webview/ready`; each ready (first load, or the page
-// reloaded after the view was hidden) gets the whole state from `onReady`, which supersedes whatever was queued,
-// so only messages no snapshot carries (chat/didFail, the latest chat/didProgress) survive in the queue.
+// the ready handshake, and every message from the page checked (webviewMessages.ts) before a handler sees it.
+// Nothing reaches the page before its `webview/ready`; each ready (first load, or the page reloaded after the view
+// was hidden) gets the whole state from `onReady`, which supersedes whatever was queued, so only messages no
+// snapshot carries (chat/didFail, the latest chat/didProgress) survive in the queue.
 import * as vscode from 'vscode';
 import type { FromWebview, MessageBody, ToWebview, WebviewView } from '../../webview/protocol';
 import { Disposable } from '../disposable';
 import { buildWebviewHtml } from './html';
+import { parseFromWebview } from './webviewMessages';
 
 export interface WebviewHandlers {
   /** The page is listening: send it everything it should show. */
   onReady(host: WebviewHost): void;
   onMessage(message: FromWebview, host: WebviewHost): void;
+  /** A message the protocol does not allow arrived and was dropped (webviewMessages.ts says why). */
+  onInvalidMessage?(problem: string, host: WebviewHost): void;
 }
 
 /** Message types no snapshot carries: kept across the handshake (the newest of each type). */
@@ -66,8 +70,13 @@ export class WebviewHost extends Disposable {
   }
 
   private receive(raw: unknown): void {
-    if (!isMessage(raw)) return;
-    if (raw.type === 'webview/ready') {
+    const parsed = parseFromWebview(raw);
+    if ('problem' in parsed) {
+      this.handlers.onInvalidMessage?.(parsed.problem, this);
+      return;
+    }
+    const message = parsed.message;
+    if (message.type === 'webview/ready') {
       this.ready = true;
       const kept = [...this.queued.values()];
       this.queued.clear();
@@ -75,32 +84,6 @@ export class WebviewHost extends Disposable {
       for (const m of kept) void this.webview.postMessage(m);
       return;
     }
-    this.handlers.onMessage(raw, this);
-  }
-}
-
-/** A message from the page, checked field by field: the page renders model output, so its messages are not trusted. */
-function isMessage(m: unknown): m is FromWebview {
-  if (!m || typeof m !== 'object') return false;
-  const o = m as Record<string, unknown>;
-  const str = (k: string) => typeof o[k] === 'string';
-  const num = (k: string) => typeof o[k] === 'number' && Number.isFinite(o[k]);
-  switch (o.type) {
-    case 'webview/ready':
-      return o.view === 'chat' || o.view === 'heatmap';
-    case 'webview/didFail':
-      return !!o.error && typeof o.error === 'object';
-    case 'chat/ask':
-      return str('question');
-    case 'chat/stop':
-      return str('turnId');
-    case 'editor/open':
-      return str('path') && num('line') && (o.endLine === undefined || num('endLine')) && (o.folder === undefined || num('folder'));
-    case 'clipboard/write':
-      return str('text');
-    case 'heatmap/open':
-      return str('turnId') && (o.where === 'view' || o.where === 'beside');
-    default:
-      return false;
+    this.handlers.onMessage(message, this);
   }
 }

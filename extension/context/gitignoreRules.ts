@@ -46,10 +46,13 @@ export function ignoreFrame(text: string, source: string, base: string, up: stri
   return { rules: ignore({ ignorecase: caseInsensitive }).add(text), source, base, up };
 }
 
+/** Ignore files larger than this are skipped (the largest real ones are a few KB; a named pipe is never read). */
+export const MAX_IGNORE_FILE_BYTES = 1 << 20;
+
 /** Reads a file's text, or undefined when it does not exist or cannot be read (an unreadable ignore file is skipped). */
 async function readText(fs: ReaderFs, path: string): Promise<string | undefined> {
   try {
-    return new TextDecoder().decode(await fs.readFile(path));
+    return new TextDecoder().decode(await fs.readFile(path, MAX_IGNORE_FILE_BYTES));
   } catch {
     return undefined;
   }

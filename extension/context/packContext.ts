@@ -65,6 +65,8 @@ const DEFAULT_RESERVE = 512;
 const READ_AHEAD = 8;
 /** Tokens per character assumed before any file of this workspace has been tokenized (code is ≈ 0.25–0.35). */
 const INITIAL_TOKENS_PER_CHAR = 0.3;
+/** Longest stretch of synchronous work between two chances for a cancel to arrive. */
+const YIELD_MS = 20;
 
 export async function packContext(options: PackOptions): Promise<PackedContext> {
   if (!Number.isInteger(options.pageSize) || options.pageSize <= 0) {
@@ -169,7 +171,14 @@ async function packWindow(options: PackOptions, window: ContextWindow, skipped: 
     .sort((a, b) => b.score - a.score || a.f.order - b.f.order);
   let remaining = budget;
   const kept: PackedFile[] = [];
+  let yielded = performance.now();
   for (let k = 0; k < ranked.length; k++) {
+    // Once the window is full the rest of the ranking is skipped without a read, a long synchronous stretch on a
+    // 100,000-file workspace: let a cancel (a message the engine process handles between tasks) in now and then.
+    if (performance.now() - yielded > YIELD_MS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      yielded = performance.now();
+    }
     options.signal?.throwIfAborted();
     const { f } = ranked[k];
     const guess = estimate(f);

@@ -42,9 +42,15 @@ export type SourceRead = SourceText | SourceSkipped;
 export async function readSource(fs: ReaderFs, absPath: string, maxFileBytes = DEFAULT_MAX_FILE_BYTES): Promise<SourceRead> {
   let bytes: Uint8Array;
   try {
-    bytes = await fs.readFile(absPath);
+    bytes = await fs.readFile(absPath, maxFileBytes);
   } catch (error) {
-    return { kind: 'skipped', reason: 'unreadable', detail: `cannot be read: ${errorCode(error)}` };
+    // The walk saw a small regular file; by now it may have grown or been replaced (readerFs.ts).
+    const code = errorCode(error);
+    if (code === 'EFBIG') {
+      return { kind: 'skipped', reason: 'too-large', detail: `${(error as { size: number }).size} bytes > the ${maxFileBytes}-byte cap (grew after the walk)` };
+    }
+    if (code === 'EFTYPE') return { kind: 'skipped', reason: 'unreadable', detail: `not a regular file when read (${(error as { kind: string }).kind})` };
+    return { kind: 'skipped', reason: 'unreadable', detail: `cannot be read: ${code}` };
   }
   return classifySource(bytes, maxFileBytes);
 }

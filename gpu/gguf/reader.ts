@@ -1,11 +1,11 @@
 // GGUF v2/v3 reader: parses the header (metadata + tensor infos) with bounded memory and validates every count,
 // length and offset against the file's size before allocating anything, so a corrupt or hostile file fails fast
 // with a GgufError that names the file and the field. Tensor bytes are streamed on demand by readTensorBytes.
-import { closeSync, fstatSync, openSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { GgufError, UnsupportedTensorTypeError } from '../errors';
 import { type GgmlType, ggmlTypeInfo, isSupportedGgmlType, unsupportedGgmlTypeNames } from '../model/ggmlTypes';
-import { type Fail, HeaderCursor } from './cursor';
+import { type Fail, HeaderCursor, type What, describe } from './cursor';
 import {
   DEFAULT_ALIGNMENT, GGUF_MAGIC, type GgufScalarType, type GgufTypeName, MAX_DIMS, alignUp, fixedBytes, isPowerOfTwo,
   typedArrayFor, valueTypeById,
@@ -68,6 +68,18 @@ const MIN_KV_BYTES = 8 + 4 + 1;
 const MIN_TENSOR_INFO_BYTES = 8 + 4 + 8 + 4 + 8;
 const MIN_STRING_BYTES = 8;
 const MIN_ARRAY_BYTES = 4 + 8;
+/**
+ * Costs charged against the cursor's memory budget (V8 on 64 bits: object headers, one pointer per slot). Strings and
+ * array values are charged more than they take, for the work of reading and collecting each: a hostile file of
+ * millions of empty strings or tiny nested arrays meets the cap after about a million strings or 130K arrays, well
+ * within a second, while the largest real vocabularies (~650K strings) stay far below it.
+ */
+const JS_OBJECT_BYTES = 64;
+const JS_SLOT_BYTES = 8;
+const STRING_BYTES = 128;
+const ARRAY_VALUE_BYTES = 1024;
+/** A tensor info: the frozen object, its dims array and the index entries. */
+const TENSOR_INFO_BYTES = 512;
 
 /** Parses the header of the GGUF file at `path`. Throws GgufError or UnsupportedTensorTypeError. */
 export async function readGguf(path: string): Promise<GgufFile> {
@@ -76,7 +88,8 @@ export async function readGguf(path: string): Promise<GgufFile> {
   };
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    // Non-blocking: opening a named pipe nobody writes to would otherwise wait forever (fstat then refuses it).
+    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (e) {
     return fail(`cannot open the file: ${(e as Error).message}`);
   }
@@ -128,6 +141,7 @@ function parse(c: HeaderCursor, path: string, fail: Fail): GgufFile {
     if (type === undefined) {
       fail(`metadata key '${key}' has unknown value type id ${typeId} (known: 0..${valueTypeById.length - 1})`);
     }
+    c.charge(2 * JS_OBJECT_BYTES, `metadata entry ${i} ('${key}')`);
     const { value, typeName } = readValue(c, fail, type, key, 0);
     metadata.set(key, value);
     metadataTypes.set(key, typeName);
@@ -138,6 +152,7 @@ function parse(c: HeaderCursor, path: string, fail: Fail): GgufFile {
   const byName = new Map<string, number>();
   for (let i = 0; i < Number(tensorCount); i++) {
     const name = readString(c, fail, `name of tensor ${i}`);
+    c.charge(TENSOR_INFO_BYTES, `tensor info ${i} ('${name}')`);
     if (name === '') fail(`tensor ${i} at offset ${c.pos - 8} has an empty name`);
     if (byName.has(name)) fail(`duplicate tensor name '${name}' (tensors ${byName.get(name)} and ${i})`);
     byName.set(name, i);
@@ -254,25 +269,30 @@ export async function readTensorData(file: GgufFile, tensor: GgufTensorInfo): Pr
 }
 
 // Invalid UTF-8 decodes to U+FFFD (llama.cpp keeps the raw bytes); the supported models' vocabularies are valid UTF-8.
-function readString(c: HeaderCursor, fail: Fail, what: string): string {
-  const length = c.u64(`length of ${what}`);
-  if (length > BigInt(c.remaining)) {
-    fail(`absurd string length ${length} for ${what} at offset ${c.pos - 8}: only ${c.remaining} B remain`);
+function readString(c: HeaderCursor, fail: Fail, what: What): string {
+  const length = c.u64(() => `length of ${describe(what)}`);
+  // Number() of a u64 past 2^53 rounds, but stays above any byte count a file can have.
+  const n = Number(length);
+  if (n > c.remaining) {
+    fail(`absurd string length ${length} for ${describe(what)} at offset ${c.pos - 8}: only ${c.remaining} B remain`);
   }
-  if (length > BigInt(MAX_STRING_BYTES)) {
-    fail(`string of ${length} B for ${what} is longer than the ${MAX_STRING_BYTES} B this reader accepts`);
+  if (n > MAX_STRING_BYTES) {
+    fail(`string of ${length} B for ${describe(what)} is longer than the ${MAX_STRING_BYTES} B this reader accepts`);
   }
-  return c.text(Number(length), what);
+  // A JS string holds at most one byte per UTF-8 byte (Latin-1) or two per 2+ byte sequence.
+  c.charge(STRING_BYTES + n, what);
+  return c.text(n, what);
 }
 
+/** `key` names the value for messages: a function for the items of nested arrays (see What). */
 function readValue(
   c: HeaderCursor,
   fail: Fail,
   type: GgufScalarType | 'array',
-  key: string,
+  key: What,
   depth: number,
 ): { value: GgufValue; typeName: GgufTypeName } {
-  const what = `value of '${key}'`;
+  const what: What = () => `value of '${describe(key)}'`;
   if (type === 'string') return { value: readString(c, fail, what), typeName: type };
   if (type !== 'array') {
     const v = c.scalar(type, what);
@@ -280,22 +300,26 @@ function readValue(
     const value = typeof v === 'bigint' && v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
     return { value, typeName: type };
   }
-  if (depth >= MAX_ARRAY_DEPTH) fail(`metadata key '${key}' nests arrays deeper than ${MAX_ARRAY_DEPTH}`);
-  const itemTypeId = c.u32(`array item type of '${key}'`);
+  if (depth >= MAX_ARRAY_DEPTH) fail(`metadata key '${describe(key)}' nests arrays deeper than ${MAX_ARRAY_DEPTH}`);
+  const itemTypeId = c.u32(() => `array item type of '${describe(key)}'`);
   const itemType = valueTypeById[itemTypeId];
   if (itemType === undefined) {
-    fail(`metadata key '${key}' is an array of unknown value type id ${itemTypeId} (known: 0..${valueTypeById.length - 1})`);
+    fail(`metadata key '${describe(key)}' is an array of unknown value type id ${itemTypeId} (known: 0..${valueTypeById.length - 1})`);
   }
-  const count = c.u64(`array length of '${key}'`);
+  const count = c.u64(() => `array length of '${describe(key)}'`);
   const minItem = itemType === 'string' ? MIN_STRING_BYTES : itemType === 'array' ? MIN_ARRAY_BYTES : fixedBytes[itemType];
-  if (count > BigInt(Math.floor(c.remaining / minItem))) {
-    fail(`absurd array length ${count} for '${key}' at offset ${c.pos - 8}: ${count} ${itemType} items need at least ${minItem} B each, only ${c.remaining} B remain`);
+  if (Number(count) > Math.floor(c.remaining / minItem)) {
+    fail(`absurd array length ${count} for '${describe(key)}' at offset ${c.pos - 8}: ${count} ${itemType} items need at least ${minItem} B each, only ${c.remaining} B remain`);
   }
   const n = Number(count);
-  const typeName: GgufTypeName = `array<${itemType}>`;
+  const typeName = arrayTypeNames[itemType];
+  // Items of a JS array are one pointer each (their strings and arrays are charged as they are read); a bool array
+  // is also read into bytes first; a numeric array is its typed array.
+  const itemBytes = itemType === 'string' || itemType === 'array' ? JS_SLOT_BYTES : itemType === 'bool' ? JS_SLOT_BYTES + 1 : fixedBytes[itemType];
+  c.charge(ARRAY_VALUE_BYTES + n * itemBytes, () => `array of ${n} ${itemType} items for '${describe(key)}'`);
   if (itemType === 'string') {
     const out = new Array<string>(n);
-    for (let i = 0; i < n; i++) out[i] = readString(c, fail, `item ${i} of '${key}'`);
+    for (let i = 0; i < n; i++) out[i] = readString(c, fail, () => `item ${i} of '${describe(key)}'`);
     return { value: out, typeName };
   }
   if (itemType === 'bool') {
@@ -305,13 +329,15 @@ function readValue(
   }
   if (itemType === 'array') {
     const out = new Array<GgufValue>(n);
-    for (let i = 0; i < n; i++) out[i] = readValue(c, fail, 'array', `${key}[${i}]`, depth + 1).value;
+    for (let i = 0; i < n; i++) out[i] = readValue(c, fail, 'array', () => `${describe(key)}[${i}]`, depth + 1).value;
     return { value: out, typeName };
   }
   const array = new typedArrayFor[itemType](n);
-  c.copyInto(new Uint8Array(array.buffer), what);
+  if (n > 0) c.copyInto(new Uint8Array(array.buffer), what);
   return { value: array, typeName };
 }
+
+const arrayTypeNames = Object.fromEntries(valueTypeById.map((t) => [t, `array<${t}>`])) as Record<GgufScalarType | 'array', GgufTypeName>;
 
 function readAlignment(metadata: ReadonlyMap<string, GgufValue>, types: ReadonlyMap<string, GgufTypeName>, fail: Fail): number {
   const value = metadata.get('general.alignment');

@@ -8,18 +8,22 @@
 // on its own and orders rarely edited files first, so that prefix ends at the first changed file or later).
 //
 // File layout (little-endian):
-//   "QLKV" | u32 formatVersion | u32 headerBytes | header JSON | sha256(header JSON)
-//   tokens (u32 × header.tokens) | sha256(tokens)
-//   per layer: K pages | V pages | pageMeta pages (header.pages logical pages each, in logical order) | sha256(the three)
-// Writes go to a temporary file in the same folder, are flushed, then renamed over the old file: a crash leaves the
-// old file or the new one, never a mix. Reads check the size, every checksum and the key before using anything; a
-// layer's pages are uploaded only after its checksum passed, and the cache adopts them only when every layer passed,
-// so a damaged file costs a prefill, never a wrong answer. Memory: one layer's K (or V, or pageMeta) pages at a time.
+//   "QLKV" | u32 formatVersion | u32 headerBytes | header JSON | h0 = sha256(header JSON)
+//   tokens (u32 × header.tokens) | h1 = sha256(h0 ‖ tokens)
+//   per layer l: K pages | V pages | pageMeta pages (header.pages logical pages each, in logical order) |
+//                h(l+2) = sha256(h(l+1) ‖ the three)
+// Each checksum covers the one before it, so a block is valid only in its own place of its own file: a layer moved,
+// or taken from another file of the same shape, fails like a flipped bit.
+// Writes go to a temporary file in the same folder, are flushed, then renamed over the old file, and the folder is
+// flushed: a crash leaves the old file or the new one, never a mix; the temporary file a killed save leaves is
+// removed by the next save. Reads check the size, every checksum and the key before using anything; a layer's pages
+// are uploaded only after its checksum passed, and the cache adopts them only when every layer passed, so a damaged
+// file costs a prefill, never a wrong answer. Memory: one layer's K (or V, or pageMeta) pages at a time.
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { ContextManifest } from '../../extension/context/manifest';
 import { writeBuffer } from '../buffers';
 import type { Gpu } from '../device';
@@ -28,7 +32,8 @@ import type { KvCache } from '../kv/kvCache';
 import { kvTypeBytes, type KvLayout } from '../kv/layout';
 
 const MAGIC = 0x564b4c51; // "QLKV" read as a little-endian u32
-const FORMAT_VERSION = 1;
+/** 2: chained checksums (1 checked each block on its own). */
+const FORMAT_VERSION = 2;
 const HASH_BYTES = 32;
 const MAX_HEADER_BYTES = 16 << 20;
 
@@ -139,7 +144,8 @@ export class KvStore {
     const headerBytes = dv.getUint32(8, true);
     if (headerBytes > MAX_HEADER_BYTES || 12 + headerBytes + HASH_BYTES > size) return bad(`header length ${headerBytes} does not fit the ${size}-byte file`);
     const headerAndHash = await readExactly(fh, 12, headerBytes + HASH_BYTES);
-    if (!headerAndHash || !hashMatches(headerAndHash, headerBytes)) return bad('header checksum mismatch');
+    if (!headerAndHash || !chainMatches(undefined, headerAndHash, headerBytes)) return bad('header checksum mismatch');
+    const headerHash = headerAndHash.subarray(headerBytes);
     let header: Header;
     try {
       header = JSON.parse(Buffer.from(headerAndHash.subarray(0, headerBytes)).toString('utf8')) as Header;
@@ -157,7 +163,8 @@ export class KvStore {
     const expected = tokensAt + tokens * 4 + HASH_BYTES + layout.layers * (layerBytes + HASH_BYTES);
     if (size !== expected) return bad(`${size} bytes, the header implies ${expected}`);
     const tokenBlock = await readExactly(fh, tokensAt, tokens * 4 + HASH_BYTES);
-    if (!tokenBlock || !hashMatches(tokenBlock, tokens * 4)) return bad('token checksum mismatch');
+    if (!tokenBlock || !chainMatches(headerHash, tokenBlock, tokens * 4)) return bad('token checksum mismatch');
+    const tokenHash = tokenBlock.subarray(tokens * 4);
     const ids = new Uint32Array(tokens); // (tokens)
     new Uint8Array(ids.buffer).set(tokenBlock.subarray(0, tokens * 4));
     const layersAt = tokensAt + tokens * 4 + HASH_BYTES;
@@ -171,10 +178,12 @@ export class KvStore {
         const keepPages = Math.ceil(keep / layout.pageSize);
         if (!(keep >= 0 && keep <= tokens)) throw new Error(`restore of ${keep} tokens from a file of ${tokens}`);
         if (cache.length !== 0) throw new Error(`restore needs an empty cache, it holds ${cache.length} tokens`);
+        let previous = tokenHash;
         for (let l = 0; l < layout.layers; l++) {
           const at = layersAt + l * (layerBytes + HASH_BYTES);
           const block = await readExactly(fh, at, layerBytes + HASH_BYTES);
-          if (!block || !hashMatches(block, layerBytes)) throw new Error(`${file}: layer ${l} checksum mismatch`);
+          if (!block || !chainMatches(previous, block, layerBytes)) throw new Error(`${file}: layer ${l} checksum mismatch`);
+          previous = block.subarray(layerBytes);
           // (pages, kvHeads, pageSize, headDim) K, then V; (pages, kvHeads, 2, headDim) pageMeta; logical page i →
           // physical page i.
           writeBuffer(cache.gpu, cache.k[l], 0, block.subarray(0, keepPages * pageBytes));
@@ -216,6 +225,7 @@ export class KvStore {
     const tokenBytes = new Uint8Array(tokens.buffer, tokens.byteOffset, tokens.byteLength);
 
     await mkdir(this.dir, { recursive: true });
+    await this.removeOrphans();
     const tmp = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     const fh = await open(tmp, 'w');
     let done = false;
@@ -225,24 +235,28 @@ export class KvStore {
         await fh.write(bytes, 0, bytes.length, at);
         at += bytes.length;
       };
+      let previous = sha256(headerJson);
       await put(fixed);
       await put(headerJson);
-      await put(sha256(headerJson));
+      await put(previous);
+      previous = createHash('sha256').update(previous).update(tokenBytes).digest();
       await put(tokenBytes);
-      await put(sha256(tokenBytes));
+      await put(previous);
       for (let l = 0; l < layout.layers; l++) {
-        const hash = createHash('sha256');
+        const hash = createHash('sha256').update(previous);
         for (const [buffer, bytes] of [[cache.k[l], pageBytes], [cache.v[l], pageBytes], [cache.pageMeta[l], metaPageBytes]] as const) {
           const data = await gatherPages(cache.gpu, buffer, entries, bytes);
           hash.update(data);
           await put(data);
         }
-        await put(hash.digest());
+        previous = hash.digest();
+        await put(previous);
       }
       await fh.sync();
       await fh.close();
       await rename(tmp, this.file);
       done = true;
+      await syncFolder(this.dir);
     } finally {
       if (!done) {
         await fh.close().catch(() => {});
@@ -254,6 +268,50 @@ export class KvStore {
   /** Deletes the file (context/clear). */
   async remove(): Promise<void> {
     await rm(this.file, { force: true });
+  }
+
+  /**
+   * Removes the temporary files of saves of this file whose process is gone (killed mid-save: each can be as large
+   * as the cache). A live process's temporary file is its save in progress and stays.
+   */
+  private async removeOrphans(): Promise<void> {
+    const prefix = `${basename(this.file)}.`;
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const m = name.startsWith(prefix) ? /^(\d+)\.[0-9a-f]+\.tmp$/.exec(name.slice(prefix.length)) : null;
+      if (!m || processAlive(Number(m[1]))) continue;
+      await rm(join(this.dir, name), { force: true });
+      this.log(`persisted KV cache ${this.file}: removed ${name}, left by a save that did not finish`);
+    }
+  }
+}
+
+/** Whether a process with this id exists (signal 0 checks without signalling). */
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as { code?: string }).code === 'EPERM'; // exists, owned by someone else
+  }
+}
+
+/** Flushes a folder's entries (the rename) to disk; folders cannot be opened for this on Windows, where it is skipped. */
+async function syncFolder(dir: string): Promise<void> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(dir, 'r');
+    await fh.sync();
+  } catch {
+    // Windows: EISDIR/EPERM; the rename itself is still atomic.
+  } finally {
+    await fh?.close();
   }
 }
 
@@ -298,11 +356,13 @@ function sha256(bytes: Uint8Array): Uint8Array {
   return createHash('sha256').update(bytes).digest();
 }
 
-/** True when the `dataBytes` bytes of `block` are followed by their sha256. */
-function hashMatches(block: Uint8Array, dataBytes: number): boolean {
+/** True when the `dataBytes` bytes of `block` are followed by sha256(previous ‖ those bytes). */
+function chainMatches(previous: Uint8Array | undefined, block: Uint8Array, dataBytes: number): boolean {
   const want = block.subarray(dataBytes, dataBytes + HASH_BYTES);
-  const got = sha256(block.subarray(0, dataBytes));
-  return Buffer.from(got).equals(Buffer.from(want));
+  const hash = createHash('sha256');
+  if (previous) hash.update(previous);
+  const got = hash.update(block.subarray(0, dataBytes)).digest();
+  return got.equals(want);
 }
 
 /** JSON with object keys sorted: the same key always gives the same string. */

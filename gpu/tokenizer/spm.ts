@@ -16,13 +16,21 @@ const before = (a: Bigram, b: Bigram) => a.score > b.score || (a.score === b.sco
 const utf8 = new TextEncoder();
 
 export class SpmEncoder {
-  /** (256) byte -> its <0xXX> token (or the single-byte token), -1 if the vocabulary has neither. */
+  /** (256) byte -> its <0xXX> token (or the single-byte token). */
   private readonly byteTokens = new Int32Array(256);
 
+  /** Throws TokenizerError when a byte has no token: any text would then fail to encode, long after load. */
   constructor(private readonly v: Vocabulary) {
     for (let b = 0; b < 256; b++) {
       const hex = `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`;
-      this.byteTokens[b] = v.tokenToId.get(hex) ?? v.tokenToId.get(String.fromCharCode(b)) ?? -1;
+      const id = v.tokenToId.get(hex) ?? v.tokenToId.get(String.fromCharCode(b));
+      if (id === undefined) {
+        throw new TokenizerError(
+          `GGUF metadata tokenizer.ggml.tokens has no byte token ${hex}: a SentencePiece ('llama') vocabulary needs all 256 ` +
+            'byte tokens to spell text its pieces do not cover (the file is damaged or not a byte-fallback vocabulary)',
+        );
+      }
+      this.byteTokens[b] = id;
     }
   }
 
@@ -70,15 +78,7 @@ export class SpmEncoder {
         out.push(id);
         continue;
       }
-      for (const byte of utf8.encode(piece)) {
-        const t = this.byteTokens[byte];
-        if (t < 0) {
-          throw new TokenizerError(
-            `tokenizer: '${piece}' is no token and the vocabulary has no byte token <0x${byte.toString(16).toUpperCase().padStart(2, '0')}> to spell it`,
-          );
-        }
-        out.push(t);
-      }
+      for (const byte of utf8.encode(piece)) out.push(this.byteTokens[byte]);
     }
   }
 }

@@ -107,7 +107,7 @@ export async function packPackage(
   const keys = new Map<string, string>();
   const localKeys = new Set<string>();
   for (const entry of choice.kept) {
-    const source = classifySource(await fs.readFile(entry.absPath), MAX_FILE_BYTES);
+    const source = classifySource(await fs.readFile(entry.absPath, MAX_FILE_BYTES), MAX_FILE_BYTES);
     if (source.kind === 'skipped') {
       count(source.reason);
       continue;

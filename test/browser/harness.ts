@@ -149,17 +149,27 @@ export interface Hosted {
   close(): Promise<void>;
 }
 
-/** Serves a page made as VS Code's webview would load it (script and stylesheet by URL) on 127.0.0.1. */
-export async function serveHosted(bundle: Bundle, data: InitialData): Promise<Hosted> {
+/**
+ * Serves a page made as VS Code's webview would load it (script and stylesheet by URL) on 127.0.0.1. `inject` is
+ * markup put after the root element (as if something had slipped into the document); `onRequest` sees every path
+ * the server is asked for.
+ */
+export async function serveHosted(
+  bundle: Bundle,
+  data: InitialData,
+  options: { readonly inject?: string; readonly onRequest?: (path: string) => void } = {},
+): Promise<Hosted> {
   let origin = '';
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
+    options.onRequest?.(req.url ?? '/');
     if (path === '/' || path === '/index.html') {
-      const html = buildWebviewHtml({
+      let html = buildWebviewHtml({
         title: 'Quest Lens hosted test',
         data,
         assets: { kind: 'webview', cspSource: origin, scriptUri: `${origin}/main.js`, styleUri: `${origin}/main.css` },
       });
+      if (options.inject) html = html.replace('<div id="root"></div>', `<div id="root"></div>${options.inject}`);
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
     } else if (path === '/main.js') {
       res.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle.script);

@@ -76,10 +76,10 @@ export function failingFs(failures: {
     },
     stat: nodeReaderFs.stat,
     realpath: nodeReaderFs.realpath,
-    async readFile(path): Promise<Uint8Array> {
+    async readFile(path, maxBytes): Promise<Uint8Array> {
       const code = failures.readFile?.(path);
       if (code) throw fail(code, path);
-      return nodeReaderFs.readFile(path);
+      return nodeReaderFs.readFile(path, maxBytes);
     },
   };
 }
@@ -101,10 +101,10 @@ export function slowFs(ms: number): ReaderFs & { calls: number } {
     },
     stat: nodeReaderFs.stat,
     realpath: nodeReaderFs.realpath,
-    async readFile(path: string) {
+    async readFile(path: string, maxBytes: number) {
       fs.calls++;
       await wait();
-      return nodeReaderFs.readFile(path);
+      return nodeReaderFs.readFile(path, maxBytes);
     },
   };
   return fs;
