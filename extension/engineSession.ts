@@ -8,17 +8,20 @@ import type { ContextManifest, SkippedFile } from './context/manifest';
 import type { ModelSummary } from '../gpu/protocol';
 import { Disposable } from './disposable';
 import type { EngineClient } from './engineClient';
-import { CancelledError, NoModelError, NoWorkspaceError } from './errors';
+import { CancelledError, ModelFileError, NoModelError, NoWorkspaceError } from './errors';
 import { checkModelFile } from './models/modelFile';
-import { readerSettings, readSettings, modelPath } from './settings';
+import { BUILTIN_MODEL_LABEL, builtinModelAbout } from './models/builtinModel';
+import { modelToLoad, readerSettings, readSettings } from './settings';
 import type { QuestLensSettings } from './settingsMap';
 import { workspaceFolderSpecs } from './workspaceFolders';
 
 export interface EngineState {
   /** The model the engine has loaded (as it reported it). */
   readonly model?: ModelSummary;
-  /** What the user calls it (the Select Model label, else the file name). */
+  /** What the user calls it (the Select Model label, else the file name; BUILTIN_MODEL_LABEL for the built-in one). */
   readonly modelLabel?: string;
+  /** The loaded model is the built-in one (it answers by quoting code only: builtinModel.ts). */
+  readonly builtin?: boolean;
   /** Tokens of the workspace context in the KV cache after the last prefill. */
   readonly contextTokens?: number;
   readonly contextFiles?: number;
@@ -68,6 +71,15 @@ export class EngineSession extends Disposable {
   ) {
     super();
     this._register(engine.onDidExit(() => this.update({ model: undefined, contextTokens: undefined, contextFiles: undefined, busy: undefined })));
+    // A lost GPU device took the loaded model and context with it; the next question loads them again.
+    this._register(
+      engine.onDidRecoverDevice((r) => {
+        this.update({ model: undefined, contextTokens: undefined, contextFiles: undefined, busy: undefined });
+        void vscode.window
+          .showWarningMessage(`The GPU device was lost (${r.reason}); Quest Lens opened a new one on ${r.adapter.description}. The next question loads the model again.`, 'Show Log')
+          .then((c) => c && log.show());
+      }),
+    );
   }
 
   get state(): EngineState {
@@ -105,12 +117,14 @@ export class EngineSession extends Disposable {
     const { signal, onProgress } = o;
     if (signal.aborted) throw new CancelledError('Preparing the context');
     const settings = readSettings();
-    const choice = modelPath();
-    if (!choice.path) throw new NoModelError(choice.ignored);
+    const choice = modelToLoad();
     const folders = workspaceFolderSpecs();
     if (folders.length === 0) throw new NoWorkspaceError();
     try {
-      await checkModelFile(choice.path);
+      await checkModelFile(choice.path).catch((err: unknown) => {
+        // A missing built-in model is a broken installation, not a bad choice of file: say so.
+        throw choice.builtin && err instanceof ModelFileError ? new NoModelError(choice.path, err.problem, !vscode.workspace.isTrusted) : err;
+      });
 
       this.update({ busy: 'load' });
       const t0 = Date.now();
@@ -120,6 +134,7 @@ export class EngineSession extends Disposable {
       );
       const same = this.current.model?.path === model.path && this.current.model.pageSize === model.pageSize && this.current.model.maxContext === model.maxContext;
       if (!same) {
+        if (choice.builtin) this.log.info(`no model selected: using the built-in model. ${builtinModelAbout}`);
         this.log.info(
           `model ${model.path}: ${model.architecture}, ${model.layers} layers, ${model.kvHeads} KV heads, context ${model.contextLength} ` +
             `(allocated ${model.maxContext}), page size ${model.pageSize}, ${model.memory.total} bytes on ${model.adapter.description}, loaded in ${Date.now() - t0} ms`,
@@ -127,7 +142,8 @@ export class EngineSession extends Disposable {
       }
       this.update({
         model,
-        modelLabel: this.labelOf(model.path) ?? basename(model.path).replace(/\.gguf$/i, ''),
+        modelLabel: choice.builtin ? BUILTIN_MODEL_LABEL : (this.labelOf(model.path) ?? basename(model.path).replace(/\.gguf$/i, '')),
+        builtin: choice.builtin,
         ...(same ? {} : { contextTokens: undefined, contextFiles: undefined }),
         busy: 'tokenize',
       });

@@ -11,16 +11,17 @@ export class QuestLensError extends Error {
   }
 }
 
-/** No model is configured (questLens.modelPath is empty, or only a workspace value that restricted mode ignores). */
+/**
+ * No model to load: none is configured (questLens.modelPath is empty, or restricted mode ignores the workspace's
+ * value) and the built-in model is not where the package should hold it (`problem`: "does not exist", …).
+ */
 export class NoModelError extends QuestLensError {
-  constructor(ignoredWorkspaceValue?: string) {
+  constructor(builtinPath: string, problem: string, restricted = false) {
     super(
       'no-model',
-      ignoredWorkspaceValue
-        ? `Quest Lens needs a GGUF model. This workspace sets questLens.modelPath to ${ignoredWorkspaceValue}, which is ignored in ` +
-            'restricted mode: trust the workspace, or run "Quest Lens: Select Model" to choose one for this machine.'
-        : 'Quest Lens needs a GGUF model and none is selected (questLens.modelPath is empty; the built-in default model is not ' +
-            'available yet). Run "Quest Lens: Select Model" to pick a .gguf file or a model from Ollama, LM Studio or the Hugging Face cache.',
+      `Quest Lens has no model to load: none is selected${restricted ? ' for this machine (restricted mode ignores a model path set in workspace settings)' : ''}, ` +
+        `and the built-in model ${builtinPath} ${problem}. Reinstall Quest Lens to get the built-in model back, or run ` +
+        '"Quest Lens: Select Model" to pick a .gguf file or a model from Ollama, LM Studio or the Hugging Face cache.',
     );
   }
 }
@@ -29,7 +30,7 @@ export class NoModelError extends QuestLensError {
 export class ModelFileError extends QuestLensError {
   constructor(
     readonly path: string,
-    problem: string,
+    readonly problem: string,
   ) {
     super('model-file', `The model ${path} ${problem}. Run "Quest Lens: Select Model" to choose another GGUF file.`);
   }

@@ -2,7 +2,17 @@
 import { homedir } from 'node:os';
 import * as vscode from 'vscode';
 import type { ReaderSettings } from '../gpu/protocol';
-import { effectiveModelPath, expandHome, type ModelPathChoice, normalizeSettings, type QuestLensSettings, toReaderSettings } from './settingsMap';
+import { builtinModelPath } from './models/builtinModel';
+import {
+  effectiveModelPath,
+  expandHome,
+  type ModelPathChoice,
+  type ModelToLoad,
+  modelToLoad as resolveModelToLoad,
+  normalizeSettings,
+  type QuestLensSettings,
+  toReaderSettings,
+} from './settingsMap';
 
 export const SECTION = 'questLens';
 
@@ -37,6 +47,12 @@ export function modelPath(): ModelPathChoice {
   return { ...choice, path: choice.path ? expandHome(choice.path, homedir()) : '' };
 }
 
+/** The model the extension loads: modelPath() when set, else the built-in model shipped in the package. */
+export function modelToLoad(): ModelToLoad {
+  // This module is bundled into dist/extension.js, so __dirname is the package's dist/.
+  return resolveModelToLoad(modelPath(), builtinModelPath(__dirname));
+}
+
 export function readerSettings(s: QuestLensSettings): ReaderSettings {
   return toReaderSettings(s, {
     filesExclude: vscode.workspace.getConfiguration('files').get('exclude'),
@@ -45,13 +61,15 @@ export function readerSettings(s: QuestLensSettings): ReaderSettings {
 }
 
 /**
- * Writes a setting where it takes effect: where the workspace sets it (a trusted workspace's value wins over the
- * user's), else the user settings.
+ * Writes a setting where it takes effect: where the workspace sets it (the workspace's value wins over the user's),
+ * else the user settings. In restricted mode the workspace's modelPath does not count, so a chosen model goes to the
+ * user settings; the other settings apply from the workspace in restricted mode too, so they are written there.
  */
 export async function updateSetting(key: keyof QuestLensSettings, value: unknown): Promise<void> {
   const config = vscode.workspace.getConfiguration(SECTION);
   const inspected = config.inspect(key);
-  const inWorkspace = vscode.workspace.isTrusted && inspected?.workspaceValue !== undefined;
+  const applies = vscode.workspace.isTrusted || key !== 'modelPath';
+  const inWorkspace = applies && inspected?.workspaceValue !== undefined;
   await config.update(key, value, inWorkspace ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global);
 }
 

@@ -1,12 +1,16 @@
 // The status bar item: the model, tokens in context, KV cache memory and the last decode speed; before a model is
-// loaded, the model that will be and the workspace's estimated size. A click opens the chat view.
+// loaded, the model that will be and the workspace's estimated size. With the built-in model, the tooltip says what
+// it can and cannot answer and links Select Model. A click opens the chat view.
+import { resolve } from 'node:path';
 import * as vscode from 'vscode';
 import { CHAT_VIEW_ID } from '../chat/chatViewProvider';
 import { Disposable } from '../disposable';
 import type { EngineSession, EngineState } from '../engineSession';
 import { formatBytes, formatRate, formatTokens } from '../format';
 import { modelDisplayName } from '../models/discover';
-import { modelPath, onDidChangeSettings, readSettings } from '../settings';
+import { BUILTIN_MODEL_LABEL, builtinModelAbout } from '../models/builtinModel';
+import { modelToLoad, onDidChangeSettings, readSettings } from '../settings';
+import type { ModelToLoad } from '../settingsMap';
 import type { TokenEstimate } from './tokenEstimate';
 import type { WorkspaceSize } from './workspaceSize';
 
@@ -37,11 +41,12 @@ export class StatusBar extends Disposable {
   }
 
   private render(): void {
-    const state = this.session.state;
+    const configured = modelToLoad();
+    // The loaded model only while it is still the one to load: after Select Model the item names the new choice.
+    const state = sameFile(this.session.state.model?.path, configured.path) ? this.session.state : { ...this.session.state, model: undefined };
     const estimate = this.size.current;
     const parts: string[] = [];
     const icon = state.busy ? '$(loading~spin)' : '$(telescope)';
-    const configured = modelPath().path;
     if (state.model) {
       parts.push(state.modelLabel ?? state.model.name);
       if (state.contextTokens !== undefined) parts.push(`${formatTokens(state.contextTokens)} tokens`);
@@ -49,7 +54,7 @@ export class StatusBar extends Disposable {
       parts.push(`KV ${formatBytes(state.model.memory.kv.total)}`);
       if (state.decodeTokensPerSecond !== undefined) parts.push(`${formatRate(state.decodeTokensPerSecond)} tok/s`);
     } else {
-      parts.push(configured ? modelDisplayName(configured, this.labelOf(configured)) : 'No model');
+      parts.push(configured.builtin ? BUILTIN_MODEL_LABEL : modelDisplayName(configured.path, this.labelOf(configured.path)));
       if (estimate) parts.push(`≈${formatTokens(estimate.tokens)}${estimate.truncated ? '+' : ''} tokens`);
     }
     this.item.text = `${icon} ${parts.join(' · ')}`;
@@ -58,8 +63,10 @@ export class StatusBar extends Disposable {
   }
 }
 
-function tooltip(state: EngineState, estimate: TokenEstimate | undefined, configured: string): vscode.MarkdownString {
+function tooltip(state: EngineState, estimate: TokenEstimate | undefined, configured: ModelToLoad): vscode.MarkdownString {
   const md = new vscode.MarkdownString(undefined, true);
+  // The Select Model link below runs that command (and only that one).
+  md.isTrusted = { enabledCommands: ['questLens.selectModel'] };
   md.appendMarkdown('**Quest Lens**\n\n');
   const s = readSettings();
   if (state.model) {
@@ -73,7 +80,16 @@ function tooltip(state: EngineState, estimate: TokenEstimate | undefined, config
     );
     if (state.decodeTokensPerSecond !== undefined) md.appendMarkdown(`Last answer: ${formatRate(state.decodeTokensPerSecond)} tokens/s\n\n`);
   } else {
-    md.appendMarkdown(configured ? `Model (not loaded yet): ${escape(configured)}\n\n` : 'No model selected: run **Select Model**.\n\n');
+    md.appendMarkdown(`Model (not loaded yet): ${escape(configured.builtin ? BUILTIN_MODEL_LABEL : configured.path)}\n\n`);
+  }
+  // Whether the loaded model is the built-in one, else whether it will be.
+  if (state.model ? state.builtin : configured.builtin) {
+    md.appendMarkdown(
+      vscode.workspace.isTrusted
+        ? 'Quest Lens uses its built-in model.'
+        : 'Restricted mode ignores a model path set in workspace settings: without a model selected for this machine, Quest Lens uses its built-in model.',
+    );
+    md.appendMarkdown(` ${escape(builtinModelAbout)} [Select Model](command:questLens.selectModel)\n\n`);
   }
   if (estimate) {
     md.appendMarkdown(
@@ -84,6 +100,10 @@ function tooltip(state: EngineState, estimate: TokenEstimate | undefined, config
   md.appendMarkdown(`Decoding: ${s.mode}${s.mode === 'quest' ? `, token budget ${s.tokenBudget}` : ''}, page size ${s.pageSize}\n\n`);
   md.appendMarkdown('Click to open the chat.');
   return md;
+}
+
+function sameFile(a: string | undefined, b: string): boolean {
+  return a !== undefined && resolve(a) === resolve(b);
 }
 
 function escape(s: string): string {

@@ -70,7 +70,7 @@ test('Cancel in the loading notification stops the prefill', { timeout: 180_000 
 test('Load Workspace into Context ends with the tokens in context in a notification and the status bar', { timeout: 180_000 }, async () => {
   const { workbench } = vscode!;
   await workbench.runCommand('Quest Lens: Load Workspace into Context');
-  const message = await workbench.waitForNotification(/tokens from \d+ files are in context/, 150_000);
+  const message = await workbench.waitForNotification(/tokens from \d+ files are in context/, 150_000, { failOnError: true });
   await workbench.screenshot('loaded');
   assert.match(message, /Quest Lens: [\d.]+K? tokens from 4 files are in context/);
   const status = (await statusItem().textContent()) ?? '';

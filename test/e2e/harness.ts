@@ -5,9 +5,9 @@
 //   const vscode = await startVscode({ name: 'ui' });
 //   await vscode.workbench.runCommand('Quest Lens: Show GPU Info');
 //   await vscode.workbench.waitForNotification(/Quest Lens GPU/);
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { CodeServer } from './host/codeServer';
 import { artifactsDir, repoRoot, vscodeHost, vsixUnderTest } from './host/setup';
@@ -29,6 +29,8 @@ export interface SessionOptions {
    * The extension then loads from the unpacked VSIX as extensionDevelopmentPath instead of being installed.
    */
   readonly extensionTests?: string;
+  /** Workspace trust on: the folder opens untrusted and the workbench asks whether to trust it (restricted mode). */
+  readonly workspaceTrust?: boolean;
 }
 
 export interface VscodeSession {
@@ -39,7 +41,10 @@ export interface VscodeSession {
   readonly exitCode: Promise<number>;
   /** Every workbench log line (codeAutomationLog) and browser console message so far. */
   readonly log: string[];
-  /** Closes the browser, stops code-server, saves logs into the artifacts, removes the temp profile. Idempotent. */
+  /**
+   * Screenshots the window (`<name>-end.png`), closes the browser, stops code-server, saves logs into the artifacts,
+   * removes the temp profile. Idempotent.
+   */
   dispose(): Promise<void>;
 }
 
@@ -78,6 +83,7 @@ async function start(
     workspace: options.workspace ?? fixtureWorkspace(),
     copyWorkspace: true,
     smokeTestDriver: Boolean(options.extensionTests),
+    workspaceTrust: Boolean(options.workspaceTrust),
     ...(options.env && { env: options.env }),
     ...(options.settings && { settings: options.settings }),
     ...(options.machineSettings && { machineSettings: options.machineSettings }),
@@ -86,22 +92,7 @@ async function start(
   // Runs before stop(): the logs live in the profile folder that stop() removes.
   cleanups.push(() => saveLogs(server, log, join(artifacts, `${options.name}-logs`)));
 
-  const browser = await chromium.launchPersistentContext(join(server.dir, 'chromium'), {
-    executablePath: host.chromium,
-    headless: true,
-    env: server.env,
-    viewport: { width: 1400, height: 900 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchChromium(host.chromium, join(server.dir, 'chromium'), server.env);
   cleanups.push(() => browser.close());
 
   const page = browser.pages()[0] ?? (await browser.newPage());
@@ -115,6 +106,8 @@ async function start(
   );
 
   const workbench = new Workbench(page, artifacts, options.name);
+  // The window as the session ends, whatever happened: what a failed step left on screen.
+  cleanups.push(() => workbench.screenshot('end').then(() => undefined, () => undefined));
   let payload: Array<[string, string]> | undefined;
   if (options.extensionTests) {
     if (!existsSync(options.extensionTests)) throw new Error(`extensionTests ${options.extensionTests} does not exist`);
@@ -127,6 +120,26 @@ async function start(
   return { server, browser, workbench, exitCode, log, dispose };
 }
 
+/** Debian's Chromium, headless, with its profile in `profileDir` (vscode-host.md §3). */
+export function launchChromium(executablePath: string, profileDir: string, env: Readonly<Record<string, string>>): Promise<BrowserContext> {
+  return chromium.launchPersistentContext(profileDir, {
+    executablePath,
+    headless: true,
+    env: { ...env },
+    viewport: { width: 1400, height: 900 },
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
 /** Copies code-server's log, the workbench log and VS Code's logs folder (extension host, output channels). */
 function saveLogs(server: CodeServer, log: string[], into: string): void {
   rmSync(into, { recursive: true, force: true });
@@ -135,6 +148,23 @@ function saveLogs(server: CodeServer, log: string[], into: string): void {
   if (existsSync(server.logFile)) cpSync(server.logFile, join(into, 'code-server.log'));
   const logs = join(server.userDataDir, 'logs');
   if (existsSync(logs)) cpSync(logs, join(into, 'vscode'), { recursive: true });
+}
+
+/**
+ * The Quest Lens output channel's log of each extension host the session has had, oldest first: a window reload
+ * starts a new extension host (and with it a new engine process) with a log of its own.
+ */
+export function questLensLogs(server: CodeServer): string[] {
+  const logs = join(server.userDataDir, 'logs');
+  if (!existsSync(logs)) return [];
+  const files = (readdirSync(logs, { recursive: true }) as string[]).filter((f) => f.endsWith(join('quest-lens.quest-lens', 'Quest Lens.log')));
+  // <server start time>/exthost<N>/quest-lens.quest-lens/Quest Lens.log
+  const order = (f: string) => [f.split(sep)[0], Number(/exthost(\d+)/.exec(f)?.[1] ?? 0)] as const;
+  files.sort((a, b) => {
+    const [x, y] = [order(a), order(b)];
+    return x[0].localeCompare(y[0]) || x[1] - y[1];
+  });
+  return files.map((f) => readFileSync(join(logs, f), 'utf8'));
 }
 
 /** The names two levels deep under the real $HOME; compare before and after a session with `addedInHome`. */

@@ -28,6 +28,11 @@ export interface CodeServerOptions {
   readonly copyWorkspace: boolean;
   /** `--vscode-option enable-smoke-test-driver`: lets the workbench run extensionTestsPath (vscode-host.md §4). */
   readonly smokeTestDriver?: boolean;
+  /**
+   * Workspace trust on, as a person's VS Code has it (restricted-mode tests): the window opens the folder untrusted
+   * and asks. Off by default, so that no trust prompt stands between a test and the workbench.
+   */
+  readonly workspaceTrust?: boolean;
   /** 0 (default) picks a free port. */
   readonly port?: number;
   /** Extra environment for the server and so for the extension host and the engine process it forks. */
@@ -116,7 +121,7 @@ export class CodeServer {
     writeFileSync(join(dir, 'config.yaml'), 'auth: none\n'); // else code-server writes ~/.config/code-server/config.yaml
     writeFileSync(
       join(userDataDir, 'User', 'settings.json'),
-      JSON.stringify({ ...testProfileSettings, ...options.settings }, null, 2),
+      JSON.stringify({ ...testProfileSettings, ...(options.workspaceTrust && { 'security.workspace.trust.enabled': true }), ...options.settings }, null, 2),
     );
     if (options.machineSettings) {
       mkdirSync(join(userDataDir, 'Machine'), { recursive: true });
@@ -147,7 +152,7 @@ export class CodeServer {
       'none',
       '--disable-telemetry',
       '--disable-update-check',
-      '--disable-workspace-trust',
+      ...(options.workspaceTrust ? [] : ['--disable-workspace-trust']),
       '--disable-getting-started-override',
       ...(options.smokeTestDriver ? ['--vscode-option', 'enable-smoke-test-driver'] : []),
       workspace,

@@ -109,14 +109,19 @@ export class Workbench {
     return { path, line: Number(m[1]), column: Number(m[2]) };
   }
 
-  /** Waits for a notification toast whose message matches; returns its text. */
-  async waitForNotification(text: string | RegExp, timeoutMs = 30_000): Promise<string> {
+  /**
+   * Waits for a notification toast whose message matches; returns its text. With `failOnError`, an error toast that
+   * does not match ends the wait at once with its message (a failed load instead of minutes of waiting).
+   */
+  async waitForNotification(text: string | RegExp, timeoutMs = 30_000, { failOnError = false } = {}): Promise<string> {
     const toast = this.page.locator('.notifications-toasts .notification-list-item-message', { hasText: text }).first();
+    const error = this.page.locator('.notifications-toasts .notification-list-item', { has: this.page.locator('.codicon-error') });
     try {
-      await toast.waitFor({ timeout: timeoutMs });
+      await (failOnError ? toast.or(error.locator('.notification-list-item-message')) : toast).first().waitFor({ timeout: timeoutMs });
     } catch {
       throw new Error(`no notification matching ${String(text)} within ${timeoutMs} ms; showing: [${(await this.notifications()).join(' | ')}]`);
     }
+    if (!(await toast.count())) throw new Error(`an error notification instead of ${String(text)}: [${(await this.notifications()).join(' | ')}]`);
     return plain((await toast.textContent()) ?? '');
   }
 

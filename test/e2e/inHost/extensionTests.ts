@@ -232,7 +232,7 @@ export function extensionTests(h: Helpers): InHostTest[] {
       },
     },
     {
-      name: 'a workspace-level model path applies in a trusted workspace (restricted mode is unit-tested: code-server runs with trust disabled)',
+      name: 'a workspace-level model path applies in a trusted workspace (restricted mode: trust.test.ts, a session with trust on)',
       timeoutMs: 60_000,
       async run() {
         assert.equal(vscode.workspace.isTrusted, true);
