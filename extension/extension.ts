@@ -64,7 +64,7 @@ export function activate(context: vscode.ExtensionContext): QuestLensApi {
   panels.connect(chat);
   context.subscriptions.push(panels, chat);
 
-  const chatView = new ChatViewProvider(context.extensionUri, chat);
+  const chatView = new ChatViewProvider(context.extensionUri, chat, (p) => labels.get(p));
   context.subscriptions.push(chatView, vscode.window.registerWebviewViewProvider(CHAT_VIEW_ID, chatView));
 
   const status = new StatusBar(session, size, (p) => labels.get(p));

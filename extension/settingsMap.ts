@@ -1,6 +1,7 @@
 // From the user's settings to what the engine protocol takes (DecodeSettings, ReaderSettings, model/load options).
 // Pure: no vscode import, so the mapping is unit-tested (test/unit/extensionSettings.test.ts); settings.ts reads the
 // values from VS Code's configuration and calls these.
+import { resolve } from 'node:path';
 import type { DecodeSettings, ReaderSettings } from '../gpu/protocol';
 
 /** The settings under `questLens.*`, as contributed in package.json (names without the prefix). */
@@ -149,6 +150,22 @@ export function effectiveModelPath(inspected: InspectedSetting<string> | undefin
   }
   const ignored = clean(inspected?.workspaceFolderValue) || clean(inspected?.workspaceValue);
   return { path: user, ...(ignored && ignored !== user ? { ignored } : {}) };
+}
+
+/** The model the extension loads: the configured one, else the built-in model. */
+export interface ModelToLoad {
+  readonly path: string;
+  /** True when `path` is the built-in model (nothing configured, or the configured path names it). */
+  readonly builtin: boolean;
+}
+
+/**
+ * The configured model (`choice`, from effectiveModelPath), else the built-in one. The built-in model is used in
+ * restricted mode too: it ships with the extension, so no workspace chose it.
+ */
+export function modelToLoad(choice: ModelPathChoice, builtinPath: string): ModelToLoad {
+  if (!choice.path) return { path: builtinPath, builtin: true };
+  return { path: choice.path, builtin: resolve(choice.path) === resolve(builtinPath) };
 }
 
 /** `~/…` and `${userHome}/…` as VS Code users write paths in settings. */

@@ -1,23 +1,27 @@
 // `quest-lens ask`: the extension's pipeline in one process, from the command line. Reads the workspace, prefills it
-// (reusing the persisted KV cache), answers one question, and prints the answer, its citations and the pages the
-// answer selected per file; with --heatmap, writes the answer beside its page heatmap as a self-contained HTML file,
+// (reusing the persisted KV cache), answers one question, and prints the answer, its citations (file:line written in
+// the answer, and where its attention went) and the pages the answer selected per file; with --heatmap, writes the answer beside its page heatmap as a self-contained HTML file,
 // drawn by the webview bundle (dist/webview/ beside dist/cli.js). Only results go to stdout; progress and timings go to stderr.
+// Without --model it uses the built-in model (model/default.gguf beside dist/) and says what that model can answer.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildWebviewHtml } from '../extension/chat/html';
 import type { SkippedFile } from '../extension/context/manifest';
 import { DEFAULT_MAX_FILE_BYTES } from '../extension/context/readSource';
+import { isBuiltinModelQuestion } from '../extension/models/builtinModel';
 import type { InitialData } from '../webview/protocol';
 import { type Gpu, openGpu } from './device';
+import { modelOrBuiltin } from './modelChoice';
 import type { DecodeSettings, ReaderSettings } from './protocol';
 import { type FileSelection, pageSelectionCounts, pagesSelectedPerFile } from './session/citations';
 import { WorkspaceSession } from './session/workspaceSession';
 
-export const askUsage = `usage: quest-lens ask --model FILE [--workspace DIR ...] [--mode dense|quest] [--budget TOKENS]
+export const askUsage = `usage: quest-lens ask [--model FILE] [--workspace DIR ...] [--mode dense|quest] [--budget TOKENS]
                       [--page-size P] [--dense-layers L] [--aggregation max|sum] [--max-tokens N]
-                      [--temperature T --seed S] [--context N] [--heatmap FILE.html] [--json]
-                      [--cache-dir DIR | --no-cache] "question"`;
+                      [--temperature T --seed S] [--context N] [--heatmap FILE.html [--trace-scores]]
+                      [--json] [--cache-dir DIR | --no-cache] "question"
+       (no --model: the built-in model, which answers where-is, definition and signature questions by quoting code)`;
 
 const defaultReader: ReaderSettings = {
   include: [],
@@ -28,17 +32,36 @@ const defaultReader: ReaderSettings = {
   maxFileBytes: DEFAULT_MAX_FILE_BYTES,
 };
 
+/**
+ * A citation as --json prints it: protocol.ts's Citation with `file` for its path inside workspace folder `folder`
+ * (an index into the --workspace list). 'answer': a file:line written in the answer; 'attention': the context pages
+ * the answer paid the most attention to (`pages`, most attended first) and their share `mass` (0..1) of the
+ * attention paid to the context's files. Answer citations come first, then attention citations, most attended first.
+ */
+export type AskCitation =
+  | { readonly source: 'answer'; readonly file: string; readonly folder: number; readonly line: number; readonly endLine: number }
+  | {
+      readonly source: 'attention';
+      readonly file: string;
+      readonly folder: number;
+      readonly line: number;
+      readonly endLine: number;
+      readonly pages: readonly number[];
+      readonly mass: number;
+    };
+
 /** What --json prints: one object. */
 export interface AskJson {
+  /** The model file, and whether it is the built-in one (no --model given). */
+  readonly model: { readonly path: string; readonly builtin: boolean };
   readonly answer: string;
   readonly reason: 'stop' | 'length' | 'cancelled';
-  /** `file` is the path inside workspace folder `folder` (an index into the --workspace list). */
-  readonly citations: readonly { file: string; folder: number; line: number; endLine: number; source: 'answer' | 'pages' }[];
+  readonly citations: readonly AskCitation[];
   readonly contextTokens: number;
   readonly questionTokens: number;
   readonly files: number;
   readonly pagesSelectedPerFile: readonly FileSelection[];
-  /** Why there are no page citations, when there are none by construction (dense decoding). */
+  /** Why there are no attention citations, when none were possible (an answer of one token counts no attention). */
   readonly note?: string;
   readonly skipped: readonly SkippedFile[];
   /** Files decoded with U+FFFD in place of invalid UTF-8. */
@@ -74,21 +97,20 @@ export async function ask(argv: string[]): Promise<number> {
       seed: { type: 'string', default: '0' },
       context: { type: 'string', default: '8192' },
       heatmap: { type: 'string' },
+      'trace-scores': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       'cache-dir': { type: 'string' },
       'no-cache': { type: 'boolean', default: false },
     },
   });
-  if (!a.model) {
-    console.error(
-      'quest-lens ask: --model FILE is required: Quest Lens has no default model yet (it comes with issue 10); ' +
-        `give the path of a GGUF model file\n\n${askUsage}`,
-    );
-    return 2;
-  }
   const question = positionals.join(' ').trim();
   if (!question) {
     console.error(`quest-lens ask: the question is missing\n\n${askUsage}`);
+    return 2;
+  }
+  const model = modelOrBuiltin('ask', a.model, __dirname);
+  if (typeof model === 'string') {
+    console.error(model);
     return 2;
   }
   const int = (name: string, v: string | undefined) => {
@@ -108,6 +130,7 @@ export async function ask(argv: string[]): Promise<number> {
     temperature,
     maxAnswerTokens: int('max-tokens', a['max-tokens']),
     seed: int('seed', a.seed),
+    ...(a['trace-scores'] ? { traceScores: true } : {}),
   };
   const pageSize = int('page-size', a['page-size']);
   const maxContext = int('context', a.context);
@@ -118,6 +141,10 @@ export async function ask(argv: string[]): Promise<number> {
   if (typeof assets === 'string') throw new Error(assets);
 
   const status = (s: string) => console.error(`[quest-lens] ${s}`);
+  for (const line of model.notice) status(line);
+  if (model.builtin && !isBuiltinModelQuestion(question)) {
+    status('this question is not one the built-in model was trained on: expect a quoted line at best, not an explanation');
+  }
   const controller = new AbortController();
   const onSigint = () => {
     status('interrupted: stopping');
@@ -132,9 +159,9 @@ export async function ask(argv: string[]): Promise<number> {
   const signal = controller.signal;
   try {
     const t0 = performance.now();
-    const model = await session.loadModel({ path: a.model, maxContext, pageSize }, { signal });
+    const loaded = await session.loadModel({ path: model.path, maxContext, pageSize }, { signal });
     const loadMs = performance.now() - t0;
-    status(`${model.name} (${model.architecture}, ${model.layers} layers) on ${model.adapter.description}: ${model.maxContext}-token cache, loaded in ${loadMs.toFixed(0)} ms`);
+    status(`${loaded.name} (${loaded.architecture}, ${loaded.layers} layers) on ${loaded.adapter.description}: ${loaded.maxContext}-token cache, loaded in ${loadMs.toFixed(0)} ms`);
 
     const t1 = performance.now();
     const built = await session.buildContext(
@@ -143,7 +170,7 @@ export async function ask(argv: string[]): Promise<number> {
         reader: defaultReader,
         question,
         // The answer's room: the requested tokens plus the question's framing.
-        reserveTokens: Math.min(decode.maxAnswerTokens + 64, Math.floor(model.maxContext / 2)),
+        reserveTokens: Math.min(decode.maxAnswerTokens + 64, Math.floor(loaded.maxContext / 2)),
       },
       { signal },
     );
@@ -164,14 +191,8 @@ export async function ask(argv: string[]): Promise<number> {
       { signal, ...(a.json ? {} : { onToken: (text: string) => process.stdout.write(text) }) },
     );
     if (!a.json) process.stdout.write('\n');
-    const counts = pageSelectionCounts(r.trace.steps, manifest, r.trace.pageBudget);
-    const perFile = pagesSelectedPerFile(counts, manifest);
-    const note =
-      decode.mode === 'dense'
-        ? 'dense decoding reads every page: no page citations (attention-mass citations are not implemented)'
-        : counts.every((n) => n === 0)
-          ? `the budget (${r.trace.pageBudget} pages) covered every page of the cache at every step, so the selection cites nothing; lower --budget`
-          : undefined;
+    const perFile = pagesSelectedPerFile(pageSelectionCounts(r.trace.steps, manifest, r.trace.pageBudget), manifest);
+    const note = r.trace.attention === undefined ? 'the answer is one token: no decodeStep counted attention, so none is cited' : undefined;
 
     let heatmap: string | undefined;
     if (a.heatmap !== undefined && assets !== undefined) {
@@ -193,9 +214,10 @@ export async function ask(argv: string[]): Promise<number> {
 
     const folderName = (i: number) => basename(dirs[i]);
     const result: AskJson = {
+      model: { path: loaded.path, builtin: model.builtin },
       answer: r.answer,
       reason: r.reason,
-      citations: r.citations.map((c) => ({ file: c.path, folder: c.folder, line: c.line, endLine: c.endLine, source: c.source })),
+      citations: r.citations.map(({ path, ...c }) => ({ file: path, ...c })),
       contextTokens: manifest.totalTokens,
       questionTokens: r.questionTokens,
       files: manifest.files.length,
@@ -224,7 +246,8 @@ export async function ask(argv: string[]): Promise<number> {
       out.push('', 'citations:');
       if (result.citations.length === 0) out.push('  none');
       for (const c of result.citations) {
-        out.push(`  ${folderName(c.folder)}/${c.file}:${c.line}${c.endLine > c.line ? `-${c.endLine}` : ''}  (${c.source === 'answer' ? 'written in the answer' : 'most selected pages'})`);
+        const why = c.source === 'answer' ? 'written in the answer' : `${(c.mass * 100).toFixed(1)}% of the answer's attention to the files`;
+        out.push(`  ${folderName(c.folder)}/${c.file}:${c.line}${c.endLine > c.line ? `-${c.endLine}` : ''}  (${why})`);
       }
       if (note) out.push(`  ${note}`);
       out.push('', 'pages selected per file:');
@@ -233,7 +256,10 @@ export async function ask(argv: string[]): Promise<number> {
       if (perFile.length > 10) out.push(`  … ${perFile.length - 10} more files`);
       if (built.skipped.length > 0 || result.invalidUtf8.length > 0) {
         out.push('', 'left out or altered:');
-        for (const s of built.skipped) out.push(`  ${s.path}: ${s.reason}${s.detail ? ` (${s.detail})` : ''}`);
+        // A large workspace leaves hundreds of files out for room alone: one line for those (--json lists each).
+        const overBudget = built.skipped.filter((f) => f.reason === 'over-budget').length;
+        for (const s of built.skipped) if (s.reason !== 'over-budget') out.push(`  ${s.path}: ${s.reason}${s.detail ? ` (${s.detail})` : ''}`);
+        if (overBudget > 0) out.push(`  ${overBudget} files did not fit the ${loaded.maxContext}-token context (a larger --context holds more; --json lists them)`);
         for (const f of result.invalidUtf8) out.push(`  ${f.path}: ${f.sequences} invalid UTF-8 sequences read as U+FFFD`);
       }
       out.push('', heatmap ? `heatmap: ${heatmap}` : 'heatmap: add --heatmap FILE.html to write the answer beside its page heatmap');

@@ -1,18 +1,19 @@
 // `quest-lens generate`: the engine from the command line. Only the generated text goes to stdout; load time,
-// prefill and decode speed go to stderr.
+// prefill and decode speed go to stderr. Without --model it uses the built-in model (gpu/modelChoice.ts).
 import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openGpu } from './device';
 import { Engine } from './engine';
+import { modelOrBuiltin } from './modelChoice';
 import type { QuestSettings } from './forward/forward';
 import { TextStreamDecoder } from './tokenizer/streamDecoder';
 import type { SelectionTrace, TraceStep } from './trace';
 
-export const generateUsage = `usage: quest-lens generate --model FILE [--prompt TEXT] [--max-tokens N]
+export const generateUsage = `usage: quest-lens generate [--model FILE] [--prompt TEXT] [--max-tokens N]
                            [--greedy | --temperature T [--top-k K] [--top-p P] --seed S]
                            [--mode dense|quest] [--budget TOKENS] [--page-size P] [--dense-layers L]
-                           [--aggregation max|sum] [--context N] [--trace FILE]`;
+                           [--aggregation max|sum] [--context N] [--trace FILE [--trace-scores]]`;
 
 export async function generate(argv: string[]): Promise<number> {
   const { values: a } = parseArgs({
@@ -33,12 +34,15 @@ export async function generate(argv: string[]): Promise<number> {
       aggregation: { type: 'string', default: 'sum' },
       context: { type: 'string' },
       trace: { type: 'string' },
+      'trace-scores': { type: 'boolean', default: false },
     },
   });
-  if (!a.model) {
-    console.error(`quest-lens generate: --model is required\n\n${generateUsage}`);
+  const model = modelOrBuiltin('generate', a.model, __dirname);
+  if (typeof model === 'string') {
+    console.error(model);
     return 2;
   }
+  for (const line of model.notice) console.error(`[quest-lens] ${line}`);
   const int = (name: string, v: string | undefined) => {
     const n = Number(v);
     if (!Number.isInteger(n)) throw new Error(`--${name} must be an integer, got '${v}'`);
@@ -52,6 +56,7 @@ export async function generate(argv: string[]): Promise<number> {
   if (a.mode !== 'dense' && a.mode !== 'quest') throw new Error(`--mode must be dense or quest, got '${a.mode}'`);
   if (a.aggregation !== 'max' && a.aggregation !== 'sum') throw new Error(`--aggregation must be max or sum, got '${a.aggregation}'`);
   if (a.greedy && a.temperature !== undefined) throw new Error('--greedy and --temperature exclude each other');
+  if (a['trace-scores'] && a.trace === undefined) throw new Error('--trace-scores adds to the trace: give --trace FILE too');
   const pageSize = int('page-size', a['page-size']);
   const budget = int('budget', a.budget);
   const maxTokens = int('max-tokens', a['max-tokens']);
@@ -59,7 +64,7 @@ export async function generate(argv: string[]): Promise<number> {
   const gpu = await openGpu();
   try {
     const t0 = performance.now();
-    const engine = await Engine.load(gpu, a.model, {
+    const engine = await Engine.load(gpu, model.path, {
       pageSize,
       ...(a.context !== undefined ? { maxContext: int('context', a.context) } : {}),
     });
@@ -88,6 +93,7 @@ export async function generate(argv: string[]): Promise<number> {
       maxTokens,
       quest,
       trace: a.trace !== undefined,
+      traceScores: a['trace-scores'],
       ...(a.temperature !== undefined
         ? { sampling: { temperature: num('temperature', a.temperature), topK: int('top-k', a['top-k']), topP: num('top-p', a['top-p']), seed: int('seed', a.seed) } }
         : {}),
@@ -95,14 +101,22 @@ export async function generate(argv: string[]): Promise<number> {
       produced++;
       const text = decoder.push(g.token);
       process.stdout.write(text);
-      steps.push({ token: g.token, text: tok.decode([g.token]), position: g.position, pages: g.pages ?? [] });
+      steps.push({
+        token: g.token,
+        text: tok.decode([g.token]),
+        position: g.position,
+        pages: g.pages ?? [],
+        ...(g.scores ? { scores: g.scores } : {}),
+        ...(g.attention ? { attention: g.attention } : {}),
+      });
     }
     process.stdout.write(decoder.end());
     const decodeMs = performance.now() - t2;
     if (a.trace) {
+      const attention = await engine.attentionMass();
       const trace: SelectionTrace = {
         version: 1,
-        model: basename(a.model),
+        model: basename(model.path),
         mode: quest.mode,
         pageSize,
         pageBudget: quest.pageBudget,
@@ -112,6 +126,7 @@ export async function generate(argv: string[]): Promise<number> {
         contextTokens: prompt.length,
         promptTokens: prompt,
         steps,
+        ...(attention.steps > 0 ? { attention: Array.from(attention.pages) } : {}),
       };
       writeFileSync(a.trace, JSON.stringify(trace));
     }

@@ -1,8 +1,8 @@
 // The `quest-lens` CLI, and the engine process the extension starts (same entry).
 //   quest-lens doctor           the WebGPU adapter, its limits and features; exit 1 when there is none
-//   quest-lens generate ...     text from a GGUF model (see generateUsage)
+//   quest-lens generate ...     text from a GGUF model, the built-in one by default (see generateUsage)
 //   quest-lens ask ...          a question about a workspace: answer, citations, page heatmap (see askUsage)
-//   quest-lens selftest         the engine end to end on a generated model (stand-in for the default model)
+//   quest-lens selftest         the engine end to end on a generated model: dense and Quest checked against each other
 //   quest-lens serve            the engine process (started by the extension over an IPC channel)
 import { ask, askUsage } from './ask';
 import { doctor } from './doctor';
@@ -17,8 +17,8 @@ ${askUsage}
 
 commands:
   doctor      show the WebGPU adapter, its key limits and features
-  generate    generate text with a GGUF model
-  ask         answer a question about a workspace (files, citations, page heatmap)
+  generate    generate text with a GGUF model (default: the built-in model)
+  ask         answer a question about a workspace (files, citations, page heatmap; default: the built-in model)
   selftest    run the engine end to end on a generated model, dense and Quest
   serve       run as the extension's engine process (IPC only)`;
 

@@ -1,5 +1,5 @@
-// `quest-lens selftest`: the engine end to end on a model the project generates itself (a stand-in for the main
-// job until the embedded default model exists): a small Llama-shaped GGUF with seeded random Q8_0 weights, loaded,
+// `quest-lens selftest` (`npm run selftest`): the engine end to end on a model the project generates itself, no
+// trained model needed: a small Llama-shaped GGUF with seeded random Q8_0 weights, loaded,
 // prefilled and decoded dense and with Quest. It checks what must hold on any adapter: Quest with a budget covering
 // every page decodes exactly as dense, and a small budget reads at most pageBudget pages, the last page always.
 import { mkdtempSync, rmSync } from 'node:fs';

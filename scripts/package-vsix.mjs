@@ -4,7 +4,7 @@
 //
 //   node scripts/package-vsix.mjs OUT.vsix
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -12,6 +12,8 @@ const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 // Build outputs, tool state and dependencies are never copied; node_modules is linked (vsce reads the production
 // dependencies through it).
 const skip = new Set(['.git', 'node_modules', 'dist', 'out', '.device', '.gl', '.whl']);
+// Nested build data never packaged: the default model's corpus, checkpoints and carry bundles (gigabytes).
+const skipNested = [join(repo, 'model', '.data')];
 
 /** Builds and packages the extension into `outFile`; returns its absolute path. */
 export function packageVsix(outFile, { log = (l) => console.error(l) } = {}) {
@@ -23,7 +25,10 @@ export function packageVsix(outFile, { log = (l) => console.error(l) } = {}) {
   try {
     for (const name of readdirSync(repo)) {
       if (skip.has(name)) continue;
-      cpSync(join(repo, name), join(stage, name), { recursive: true, filter: (src) => !src.includes('/node_modules/') });
+      cpSync(join(repo, name), join(stage, name), {
+        recursive: true,
+        filter: (src) => !src.includes('/node_modules/') && !skipNested.some((d) => src === d || src.startsWith(`${d}/`)),
+      });
     }
     symlinkSync(join(repo, 'node_modules'), join(stage, 'node_modules'), 'dir');
     try {
@@ -39,7 +44,7 @@ export function packageVsix(outFile, { log = (l) => console.error(l) } = {}) {
   } finally {
     rmSync(stage, { recursive: true, force: true });
   }
-  log(`[package-vsix] ${out} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  log(`[package-vsix] ${out}: ${(statSync(out).size / 1e6).toFixed(2)} MB in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   return out;
 }
 

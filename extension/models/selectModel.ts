@@ -1,10 +1,12 @@
-// Quest Lens: Select Model. A quick pick of the GGUF models already on this machine (Ollama, LM Studio, the Hugging
-// Face cache: discover.ts) and a file picker; the choice is checked (GGUF magic) and written to questLens.modelPath.
+// Quest Lens: Select Model. A quick pick of the built-in model, the GGUF models already on this machine (Ollama, LM
+// Studio, the Hugging Face cache: discover.ts) and a file picker; the choice is checked (GGUF magic) and written to
+// questLens.modelPath (the built-in model as an empty path, which is what "no model configured" loads).
 // The store's name of the model is remembered for the status bar (an Ollama blob's file name is a digest).
 import { homedir } from 'node:os';
 import * as vscode from 'vscode';
 import { formatBytes } from '../format';
-import { modelPath, updateSetting } from '../settings';
+import { modelPath, modelToLoad, updateSetting } from '../settings';
+import { BUILTIN_MODEL_LABEL } from './builtinModel';
 import { discoverModels, type FoundModel, type ModelSource, storeRoots } from './discover';
 import { checkModelFile } from './modelFile';
 
@@ -30,6 +32,7 @@ export class ModelLabels {
 interface ModelItem extends vscode.QuickPickItem {
   readonly model?: FoundModel;
   readonly browse?: true;
+  readonly builtin?: true;
 }
 
 /**
@@ -46,7 +49,14 @@ export async function selectModel(labels: ModelLabels, log: vscode.LogOutputChan
   pick.matchOnDescription = true;
   pick.matchOnDetail = true;
   const browse: ModelItem = { label: '$(folder-opened) Browse for a GGUF file…', browse: true, alwaysShow: true };
-  pick.items = [browse];
+  const builtin: ModelItem = {
+    label: `${modelToLoad().builtin ? '$(check) ' : ''}${BUILTIN_MODEL_LABEL}`,
+    description: 'ships with Quest Lens',
+    detail: 'Answers where-is, definition and signature questions by quoting your code; it does not explain or write code.',
+    builtin: true,
+    alwaysShow: true,
+  };
+  pick.items = [builtin, browse];
   pick.busy = true;
   pick.show();
 
@@ -54,7 +64,7 @@ export async function selectModel(labels: ModelLabels, log: vscode.LogOutputChan
   void discoverModels(roots).then(
     (found) => {
       log.info(`models found: ${found.length} (${found.map((m) => `${m.source}:${m.label}`).join(', ') || 'none'})`);
-      pick.items = [browse, ...itemsFor(found, current)];
+      pick.items = [builtin, browse, ...itemsFor(found, current)];
       pick.busy = false;
       if (found.length === 0) {
         pick.placeholder = 'No models in Ollama, LM Studio or the Hugging Face cache: browse for a .gguf file';
@@ -73,6 +83,7 @@ export async function selectModel(labels: ModelLabels, log: vscode.LogOutputChan
   pick.dispose();
   if (!chosen) return undefined;
   if (chosen.model) return setModel(chosen.model.path, chosen.model.label, labels, log);
+  if (chosen.builtin) return setBuiltin(log);
 
   const files = await vscode.window.showOpenDialog({
     title: 'Quest Lens: Select a GGUF model file',
@@ -101,6 +112,14 @@ function itemsFor(found: readonly FoundModel[], current: string): ModelItem[] {
     });
   }
   return items;
+}
+
+/** Clears questLens.modelPath where it takes effect, so the built-in model loads; resolves with its path. */
+async function setBuiltin(log: vscode.LogOutputChannel): Promise<string> {
+  await updateSetting('modelPath', '');
+  const path = modelToLoad().path;
+  log.info(`model set to the built-in model ${path}`);
+  return path;
 }
 
 async function setModel(path: string, label: string | undefined, labels: ModelLabels, log: vscode.LogOutputChannel): Promise<string | undefined> {

@@ -3,7 +3,8 @@
 //   [BOS]  file 1 … file n  |  question part  |  answer
 //   └── the packed context ──┘ (prefilled once, persisted, shared by every question)
 //
-// Question part, for a model without a chat template (the default model's trained format, default-model-findings.md):
+// Question part, for a model without a chat template, or one whose GGUF names the `quest-lens-qa-1` prompt format
+// (`questlens.prompt_format`: the built-in model's trained format, model/corpus/promptFormat.ts):
 //   "// Q: <question on one line>\n// A:"          (the answer's first token carries its own leading space)
 // With an editor selection, "// Selection:\n<selection>\n" goes before "// Q:".
 // For a model with a chat template: the template rendered for one user message whose content is the question (and
@@ -15,6 +16,14 @@
 // quality cost of the simple layout has not been measured.
 import { ChatTemplate, encodeChat } from '../tokenizer/chatTemplate';
 import type { Tokenizer } from '../tokenizer/tokenizer';
+
+/** Prompt formats a GGUF may name in `questlens.prompt_format` (model/corpus/promptFormat.ts's promptFormatId). */
+export const promptFormats = ['quest-lens-qa-1'] as const;
+export type PromptFormat = (typeof promptFormats)[number];
+
+export function isPromptFormat(v: string): v is PromptFormat {
+  return (promptFormats as readonly string[]).includes(v);
+}
 
 export interface PromptLayout {
   /** 'chat' when the model's chat template frames the question, 'raw' for the `// Q:` / `// A:` format. */
@@ -28,10 +37,11 @@ export interface PromptLayout {
 /**
  * @param model the engine's tokenizer (BOS and the chat template come from it)
  * @param midText the same vocabulary without the dummy prefix (contextTokenizer.ts): everything here follows text
+ * @param promptFormat the format the GGUF names (`questlens.prompt_format`), if any: it wins over a chat template
  */
-export function promptLayout(model: Tokenizer, midText: Tokenizer): PromptLayout {
+export function promptLayout(model: Tokenizer, midText: Tokenizer, promptFormat?: PromptFormat): PromptLayout {
   const leading = model.addBos && model.bos >= 0 ? [model.bos] : [];
-  if (model.chatTemplate === undefined) {
+  if (model.chatTemplate === undefined || promptFormat === 'quest-lens-qa-1') {
     return {
       format: 'raw',
       leading,

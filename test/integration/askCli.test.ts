@@ -48,14 +48,20 @@ test('--json: one object with the answer, citations that resolve to real lines, 
   assert.ok(first.contextTokens > 500 && first.contextTokens < 2048, `contextTokens ${first.contextTokens}`);
   assert.equal(first.files, 5, 'README.md, latin1.txt, lib/story.py, src/cart.ts, src/format.ts');
 
-  // Quest with 4 pages of about 45: the selection cites pages, mapped to lines that exist.
-  assert.ok(first.citations.length > 0, 'quest decoding with a small budget cites the pages it selected');
+  // Where the answer's attention went, mapped to lines that exist; most attended first, with their share.
+  const attention = first.citations.filter((c) => c.source === 'attention');
+  assert.ok(attention.length > 0 && attention.length <= 3, `${attention.length} attention citations`);
   for (const c of first.citations) {
     assert.equal(c.folder, 0);
-    assert.ok(['answer', 'pages'].includes(c.source));
+    assert.ok(['answer', 'attention'].includes(c.source));
     const lines = citedLines(ws, c.file, c.line, c.endLine);
     assert.ok(lines.length >= 1);
   }
+  const shares = attention.map((c) => c.mass);
+  assert.deepEqual(shares, [...shares].sort((a, b) => b - a));
+  assert.ok(shares.every((m) => m > 0) && shares.reduce((a, b) => a + b, 0) <= 1 + 1e-9, `shares ${shares}`);
+  assert.ok(attention.every((c) => c.pages.length >= 1 && c.pages.every((p) => p < Math.ceil(first.contextTokens / 16))), 'context pages only');
+  assert.equal(first.note, undefined);
   assert.ok(first.pagesSelectedPerFile.length > 0);
   const known = new Set(['ask/README.md', 'ask/latin1.txt', 'ask/lib/story.py', 'ask/src/cart.ts', 'ask/src/format.ts']);
   for (const f of first.pagesSelectedPerFile) {
@@ -84,20 +90,19 @@ test('--json: one object with the answer, citations that resolve to real lines, 
   assert.deepEqual(second.citations, first.citations);
 });
 
-test('text output: the answer, then citations and the top files by pages selected; dense mode says why it cites no pages', () => {
+test('text output: the answer, then citations and the top files by pages selected; dense mode cites its attention too', () => {
   const r = run([...common, '--mode', 'dense', question]);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /\ncitations:\n/);
-  assert.match(r.stdout, /dense decoding reads every page: no page citations/);
+  assert.match(r.stdout, /\ncitations:\n {2}ask\/\S+:\d+(-\d+)? {2}\(\d+\.\d% of the answer's attention to the files\)\n/);
   assert.match(r.stdout, /\npages selected per file:\n {2}none\n/);
   assert.match(r.stdout, /ask\/logo\.bin: binary/);
   assert.match(r.stderr, /prefill: 0 tokens .*reused from disk/);
   assert.match(r.stdout, /\nheatmap: add --heatmap FILE\.html/);
 });
 
-test('--heatmap: a self-contained HTML file that carries the trace and renders under its CSP', async () => {
+test('--heatmap --trace-scores: a self-contained HTML file that carries the trace and renders under its CSP', async () => {
   const file = join(tmp, 'heatmap.html');
-  const result = askJson(['--heatmap', file]);
+  const result = askJson(['--heatmap', file, '--trace-scores']);
   assert.equal(result.heatmap, file);
   const html = readFileSync(file, 'utf8');
 
@@ -137,6 +142,14 @@ test('--heatmap: a self-contained HTML file that carries the trace and renders u
     );
   });
   assert.equal(trace.steps[0].position, result.contextTokens + result.questionTokens - 1);
+  // --trace-scores: every step after the first carries its scores and its attention, which add up to the answer's.
+  const pagesAtEnd = Math.floor(trace.steps.at(-1)!.position / trace.pageSize) + 1;
+  assert.equal(trace.attention?.length, pagesAtEnd);
+  const summed = new Array(pagesAtEnd).fill(0);
+  trace.steps.slice(1).forEach((s) => s.attention!.forEach((m, p) => (summed[p] += m)));
+  summed.forEach((m, p) => assert.ok(Math.abs(m - trace.attention![p]) <= 1e-4 + 1e-3 * trace.attention![p], `page ${p}: steps sum to ${m}, the answer's ${trace.attention![p]}`));
+  assert.equal(trace.steps[0].scores, undefined);
+  assert.ok(trace.steps.slice(1).every((s) => s.scores!.length === trace.layers));
 
   // Chromium: the page draws, and the browser reports no CSP violation.
   const browser = await launchBrowser();
@@ -150,6 +163,8 @@ test('--heatmap: a self-contained HTML file that carries the trace and renders u
     await page.goto(`file://${file}`);
     await waitForPaint(page);
     assert.match((await page.locator('.hm-summary').textContent()) ?? '', new RegExp(`^${trace.steps.length} steps × \\d+ pages`));
+    assert.equal(await page.locator('canvas.hm-received').isVisible(), true, "the answer's attention row is drawn");
+    assert.equal(await page.locator('.hm-mode select option[value="attention"]').isDisabled(), false);
     assert.deepEqual(problems, []);
   } finally {
     await browser.close();
@@ -157,9 +172,13 @@ test('--heatmap: a self-contained HTML file that carries the trace and renders u
 });
 
 test('a missing, unreadable or corrupt model is a clear error', () => {
-  const noModel = run(['ask', '--workspace', ws, question]);
-  assert.equal(noModel.code, 2);
-  assert.match(noModel.stderr, /--model FILE is required: Quest Lens has no default model yet \(it comes with issue 10\)/);
+  // No --model: the built-in model beside dist/ (askBuiltin.test.ts); a CLI with none beside it says so.
+  const lone = join(tmp, 'lone', 'dist');
+  mkdirSync(lone, { recursive: true });
+  copyFileSync(cli, join(lone, 'cli.js'));
+  const noModel = spawnSync(process.execPath, [join(lone, 'cli.js'), 'ask', '--workspace', ws, question], { encoding: 'utf8' });
+  assert.equal(noModel.status, 2);
+  assert.match(noModel.stderr, /no --model given, and the built-in model \S+\/lone\/model\/default\.gguf is missing .*: give --model FILE\.gguf/);
 
   const missing = join(tmp, 'missing.gguf');
   const r1 = run(['ask', '--workspace', ws, '--model', missing, question]);

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { readGguf } from '../../gpu/gguf/reader';
 import { midTextTokenizer } from '../../gpu/session/contextTokenizer';
-import { promptLayout } from '../../gpu/session/promptLayout';
+import { isPromptFormat, promptLayout } from '../../gpu/session/promptLayout';
+import { promptFormatId, questionPart } from '../../model/corpus/promptFormat';
 import { ChatTemplate } from '../../gpu/tokenizer/chatTemplate';
 import { tokenizerMetadataFromHf } from '../../gpu/tokenizer/fromHf';
 import { createTokenizer } from '../../gpu/tokenizer/tokenizer';
@@ -47,6 +48,16 @@ test('Qwen3 chat template: one user turn and the assistant opening; special text
   assert.equal(hostile.filter((id) => id === imEnd).length, 1, 'only the template closes the turn');
   const sel = midText.decode(layout.question('Explain', 'f(x)'), { special: true });
   assert.match(sel, /<\|im_start\|>user\nExplain\n\nSelected code:\n```\nf\(x\)\n```<\|im_end\|>/);
+});
+
+test('a GGUF that names the quest-lens-qa-1 prompt format is asked in it, even with a chat template', () => {
+  assert.ok(isPromptFormat(promptFormatId), `the engine knows the format the corpus writes (${promptFormatId})`);
+  assert.equal(isPromptFormat('quest-lens-qa-2'), false);
+  const { model, midText } = fromHf('qwen3');
+  const layout = promptLayout(model, midText, 'quest-lens-qa-1');
+  assert.equal(layout.format, 'raw');
+  const question = 'Where is `main`\ndefined?';
+  assert.equal(midText.decode(layout.question(question), { special: true }), questionPart(question));
 });
 
 test('Llama 3 chat template: the BOS the template writes is dropped (the context already starts with one)', () => {

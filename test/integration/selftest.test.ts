@@ -1,4 +1,4 @@
-// The quick start's first command runs `quest-lens selftest`: it must pass on this machine's adapter.
+// `npm run selftest` runs `quest-lens selftest`: it must pass on this machine's adapter.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';

@@ -1,5 +1,5 @@
-// extension/settingsMap.ts: settings → DecodeSettings / ReaderSettings, the model path in restricted mode, and the
-// defaults matching package.json's contributions.
+// extension/settingsMap.ts: settings → DecodeSettings / ReaderSettings, the model path in restricted mode, the
+// built-in model when none is configured, and the defaults matching package.json's contributions.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { repoRoot } from '../util/paths';
 import {
   effectiveModelPath,
   expandHome,
+  modelToLoad,
   normalizeSettings,
   settingDefaults,
   toDecodeSettings,
@@ -126,6 +127,22 @@ test('effectiveModelPath: restricted mode ignores workspace and folder values an
   assert.deepEqual(effectiveModelPath({ defaultValue: '', globalValue: '/user/m.gguf' }, false), { path: '/user/m.gguf' });
   // The same value in both places is not "ignored": the user's own value is used.
   assert.deepEqual(effectiveModelPath({ defaultValue: '', globalValue: '/m.gguf', workspaceValue: '/m.gguf' }, false), { path: '/m.gguf' });
+});
+
+test('modelToLoad: the configured model, else the built-in one (restricted mode included)', () => {
+  const builtin = '/ext/model/default.gguf';
+  assert.deepEqual(modelToLoad({ path: '/user/m.gguf' }, builtin), { path: '/user/m.gguf', builtin: false });
+  assert.deepEqual(modelToLoad({ path: '' }, builtin), { path: builtin, builtin: true });
+  // Restricted mode ignored the workspace's model: the built-in one loads.
+  const restricted = effectiveModelPath({ defaultValue: '', workspaceValue: '/evil/x.gguf' }, false);
+  assert.deepEqual(modelToLoad(restricted, builtin), { path: builtin, builtin: true });
+  // A user's own value wins over the built-in model in restricted mode too.
+  assert.deepEqual(modelToLoad(effectiveModelPath({ defaultValue: '', globalValue: '/user/m.gguf', workspaceValue: '/evil/x.gguf' }, false), builtin), {
+    path: '/user/m.gguf',
+    builtin: false,
+  });
+  // A configured path that names the built-in file (however spelled) is the built-in model.
+  assert.deepEqual(modelToLoad({ path: '/ext/dist/../model/default.gguf' }, builtin), { path: '/ext/dist/../model/default.gguf', builtin: true });
 });
 
 test('expandHome: ~ and ${userHome}', () => {

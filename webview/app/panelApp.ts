@@ -92,6 +92,7 @@ export class PanelApp {
       case 'chat/didRestore':
       case 'chat/didStart':
       case 'chat/didProgress':
+      case 'chat/didUpdateWelcome':
         return;
       default:
         assertNever(msg);

@@ -1,0 +1,74 @@
+// The built-in model's place and words (extension/models/builtinModel.ts) and the CLI's choice of model
+// (gpu/modelChoice.ts): where the package holds it, what the CLI says when it uses it or cannot find it, which
+// questions count as the ones it was trained on, and that the VSIX ships it. No GPU.
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { builtinModelExamples, builtinModelPath, isBuiltinModelQuestion } from '../../extension/models/builtinModel';
+import { modelOrBuiltin } from '../../gpu/modelChoice';
+import { passkeyQuestion, questionFor, questionTemplates } from '../../model/corpus/promptFormat';
+import { repoRoot } from '../util/paths';
+
+const tmp = mkdtempSync(join(tmpdir(), 'ql-builtin-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+test('the built-in model sits in model/ beside the bundles\' dist/, and this checkout has it', () => {
+  assert.equal(builtinModelPath('/opt/ext/dist'), '/opt/ext/model/default.gguf');
+  assert.equal(builtinModelPath('/opt/ext/dist/'), '/opt/ext/model/default.gguf');
+  const path = builtinModelPath(join(repoRoot, 'dist'));
+  assert.equal(path, join(repoRoot, 'model', 'default.gguf'));
+  assert.ok(existsSync(path), `${path} is missing`);
+  assert.equal(readFileSync(path).subarray(0, 4).toString('latin1'), 'GGUF');
+});
+
+test('the VSIX ships model/default.gguf and nothing else of model/', () => {
+  const rules = readFileSync(join(repoRoot, '.vscodeignore'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+  assert.equal(rules[0], '**', 'everything is left out unless re-included');
+  assert.deepEqual(rules.filter((l) => l.startsWith('!model')), ['!model/default.gguf']);
+});
+
+test('modelOrBuiltin: --model wins; else the built-in model with a notice; a missing built-in model is an error', () => {
+  assert.deepEqual(modelOrBuiltin('ask', '/m/a.gguf', join(tmp, 'none', 'dist')), { path: '/m/a.gguf', builtin: false, notice: [] });
+
+  const missing = modelOrBuiltin('ask', undefined, join(tmp, 'none', 'dist'));
+  assert.equal(
+    missing,
+    `quest-lens ask: no --model given, and the built-in model ${join(tmp, 'none', 'model', 'default.gguf')} is missing ` +
+      '(the package ships it in model/ beside dist/): give --model FILE.gguf',
+  );
+
+  const pkg = join(tmp, 'pkg');
+  mkdirSync(join(pkg, 'model'), { recursive: true });
+  writeFileSync(join(pkg, 'model', 'default.gguf'), 'GGUF');
+  const found = modelOrBuiltin('generate', undefined, join(pkg, 'dist'));
+  assert.ok(typeof found !== 'string');
+  assert.equal(found.path, join(pkg, 'model', 'default.gguf'));
+  assert.equal(found.builtin, true);
+  assert.equal(found.notice[0], `no --model given: using the built-in model ${join(pkg, 'model', 'default.gguf')}`);
+  assert.match(found.notice[1], /^it answers where-is, definition and signature questions by quoting your code .*it does not explain code or write code$/);
+  assert.match(found.notice[2], /larger GGUF model: --model FILE\.gguf/);
+});
+
+test('the examples shown are phrasings the model was trained on', () => {
+  const trained = [...questionTemplates.definition, ...questionTemplates.signature].map((t) => t.replaceAll('{name}', 'name'));
+  for (const e of builtinModelExamples) assert.ok(trained.includes(e), `${e} is not a trained phrasing`);
+});
+
+test('isBuiltinModelQuestion: every trained definition and signature phrasing and the pass key; not open questions', () => {
+  for (const task of ['definition', 'signature'] as const) {
+    for (let v = 0; v < questionTemplates[task].length; v++) {
+      const q = questionFor(task, 'parseConfig', v);
+      assert.ok(isBuiltinModelQuestion(q), q);
+      assert.ok(isBuiltinModelQuestion(q.toLowerCase().replace(/[`?.]/g, '')), `${q}, lower case, no punctuation`);
+    }
+  }
+  assert.ok(isBuiltinModelQuestion(passkeyQuestion));
+  for (const q of ['Explain how the receipt is printed', 'Write a test for cartTotal', 'What is this file for?', 'Why does the build fail?', 'Where is the bug?']) {
+    assert.equal(isBuiltinModelQuestion(q), false, q);
+  }
+});
