@@ -1,92 +1,68 @@
-// `npm run eval`: Quest's passkey retrieval (the protocol of the Quest paper's Table 1, from Landmark Attention):
-// a 5-digit pass key hidden at a random depth in long filler text, then the question, decoded token by token. Dense
-// against Quest at several token budgets, per context length, through the WebGPU engine. Runs on any GGUF model; the
-// table names the model it came from.
-//   npm run eval -- --model FILE [--lengths 2048,8192] [--budgets 64,128,256,512] [--iterations 10]
-//                     [--page-size 16] [--dense-layers 2] [--aggregation sum] [--seed 1]
-import { basename } from 'node:path';
-import { parseArgs } from 'node:util';
-import { openGpu } from '../gpu/device';
-import { Engine } from '../gpu/engine';
+// Quest's passkey retrieval (the protocol of the Quest paper's Table 1, from Landmark Attention): a 5-digit pass key
+// hidden at a random depth in long filler text, then the question, decoded token by token; right when the key is in
+// the first 8 tokens. The prompt is the corpus builder's (model/corpus/partWriter.ts questPrompt, from
+// promptFormat.ts's `questPasskey`), which the default model also trains on. Each prompt is prefilled once (all but
+// its last token); every configuration then cuts the cache back to that prefix and prefills the last token itself, so
+// dense and every budget read the same cache.
+import type { Engine } from '../gpu/engine';
 import type { QuestSettings } from '../gpu/forward/forward';
+import { questPrompt } from '../model/corpus/partWriter';
+import { questPasskey } from '../model/corpus/promptFormat';
 
-const intro = 'There is an important info hidden inside a lot of irrelevant text. Find it and memorize it. I will quiz you about the important information there.\n';
-const filler = 'The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again. ';
-const question = '\nWhat is the pass key? The pass key is';
+/** Tokens decoded per key: "12345." and a little room. */
+const ANSWER_TOKENS = 8;
 
-const { values: a } = parseArgs({
-  options: {
-    model: { type: 'string' },
-    lengths: { type: 'string', default: '1024,2048' },
-    budgets: { type: 'string', default: '64,128,256,512' },
-    iterations: { type: 'string', default: '10' },
-    'page-size': { type: 'string', default: '16' },
-    'dense-layers': { type: 'string', default: '2' },
-    aggregation: { type: 'string', default: 'sum' },
-    seed: { type: 'string', default: '1' },
-  },
-});
-if (!a.model) {
-  console.error('usage: npm run eval -- --model FILE [--lengths 1024,2048] [--budgets 64,128,256,512] [--iterations 10]');
-  process.exit(2);
-}
-const list = (s: string) => s.split(',').map((x) => Number(x.trim()));
-const lengths = list(a.lengths!);
-const budgets = list(a.budgets!);
-const iterations = Number(a.iterations);
-const pageSize = Number(a['page-size']);
-if (a.aggregation !== 'max' && a.aggregation !== 'sum') throw new Error(`--aggregation must be max or sum, got '${a.aggregation}'`);
-const aggregation: 'max' | 'sum' = a.aggregation;
-
-// A small seeded generator: the same seed gives the same keys and depths on every machine.
-let state = Number(a.seed) >>> 0 || 1;
-const random = () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-
-const gpu = await openGpu();
-const engine = await Engine.load(gpu, a.model, { pageSize, maxContext: Math.max(...lengths) + 64 });
-const tok = engine.tokenizer;
-const fillerTokens = tok.encode(filler).length;
-
-/** The prompt of about `length` tokens with `key` at `depth` (0..1) of the filler. */
-function prompt(length: number, key: string, depth: number): number[] {
-  const needle = ` The pass key is ${key}. Remember it. ${key} is the pass key. `;
-  const fixed = tok.encode(intro + needle + question).length + 1;
-  const repeats = Math.max(1, Math.floor((length - fixed) / fillerTokens));
-  const before = Math.round(repeats * depth);
-  const text = intro + filler.repeat(before) + needle + filler.repeat(repeats - before) + question;
-  return tok.encode(text, { addBos: tok.addBos });
+export interface PasskeyConfig {
+  /** 'dense' or 'quest <token budget>'. */
+  readonly name: string;
+  readonly quest: QuestSettings;
 }
 
-async function answer(ids: number[], quest: QuestSettings): Promise<string> {
-  engine.truncate(0);
-  await engine.prefill(ids);
-  const out: number[] = [];
-  for await (const t of engine.generate({ maxTokens: 8, quest })) out.push(t.token);
-  return tok.decode(out);
+export interface PasskeyRow {
+  readonly length: number;
+  /** Tokens of the prompts (about `length`, leaving room for the answer). */
+  readonly promptTokens: number;
+  readonly keys: number;
+  /** Keys found, per configuration name. */
+  readonly found: Readonly<Record<string, number>>;
 }
 
-const configs: { name: string; quest: QuestSettings }[] = [
-  { name: 'dense', quest: { mode: 'dense', pageBudget: 1, denseLayers: 0, aggregation } },
-  ...budgets.map((b) => ({
-    name: `quest ${b}`,
-    quest: { mode: 'quest' as const, pageBudget: Math.max(1, Math.floor(b / pageSize)), denseLayers: Math.min(Number(a['dense-layers']), engine.info.config.layers), aggregation },
-  })),
-];
-const rows: string[] = [];
-for (const length of lengths) {
-  const correct = new Map<string, number>(configs.map((c) => [c.name, 0]));
-  for (let i = 0; i < iterations; i++) {
+/** A small seeded generator: the same seed gives the same keys and depths on every machine. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0 || 1;
+  return () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+}
+
+/** The prompt of at most `length` tokens with `key` at `depth` (0..1) of the filler: the corpus's own (partWriter.ts). */
+export function passkeyPrompt(engine: Engine, length: number, key: string, depth: number): number[] {
+  const tok = engine.tokenizer;
+  const encode = (text: string) => tok.encode(text, { addBos: false, parseSpecial: false });
+  const leading = tok.addBos && tok.bos >= 0 ? [tok.bos] : [];
+  return [...leading, ...questPrompt({ encode }, length - leading.length, key, depth, encode(questPasskey.filler).length)];
+}
+
+/**
+ * Passkey retrieval at one context length: `keys` prompts of at most `length - 8` tokens. Stops starting new keys
+ * after `deadline` (performance.now() ms); the row says how many keys were asked.
+ */
+export async function passkeyRow(engine: Engine, length: number, configs: readonly PasskeyConfig[], keys: number, random: () => number, deadline = Infinity): Promise<PasskeyRow> {
+  const found: Record<string, number> = Object.fromEntries(configs.map((c) => [c.name, 0]));
+  let asked = 0;
+  let promptTokens = 0;
+  for (; asked < keys && performance.now() < deadline; asked++) {
     const key = String(10000 + Math.floor(random() * 90000));
-    const ids = prompt(length, key, random());
-    for (const c of configs) if ((await answer(ids, c.quest)).includes(key)) correct.set(c.name, correct.get(c.name)! + 1);
+    const ids = passkeyPrompt(engine, length - ANSWER_TOKENS, key, random());
+    promptTokens = ids.length;
+    engine.truncate(0);
+    await engine.prefill(ids.slice(0, -1));
+    for (const c of configs) {
+      engine.truncate(ids.length - 1);
+      await engine.prefill(ids.slice(-1));
+      const out: number[] = [];
+      for await (const t of engine.generate({ maxTokens: ANSWER_TOKENS, quest: c.quest })) out.push(t.token);
+      if (engine.tokenizer.decode(out).includes(key)) found[c.name]++;
+    }
   }
-  rows.push(`| ${length} | ${configs.map((c) => `${Math.round((100 * correct.get(c.name)!) / iterations)}%`).join(' | ')} |`);
-  console.error(`[eval] ${length} tokens done`);
+  engine.truncate(0);
+  return { length, promptTokens, keys: asked, found };
 }
-console.log(`Passkey retrieval, ${basename(a.model)} on ${gpu.summary.description}; ${iterations} keys per length, random depths (seed ${a.seed});`);
-console.log(`page size ${pageSize}, first ${configs[1]?.quest.denseLayers ?? 0} layers dense in quest mode, aggregation ${aggregation}.\n`);
-console.log(`| context | ${configs.map((c) => c.name).join(' | ')} |`);
-console.log(`|---|${configs.map(() => '---').join('|')}|`);
-for (const r of rows) console.log(r);
-engine.dispose();
-gpu.dispose();

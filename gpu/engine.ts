@@ -9,6 +9,7 @@ import { type RunState, createRunState } from './forward/runState';
 import { type GgufFile, readGguf } from './gguf/reader';
 import { Kernels, encodeDispatches } from './kernels/registry';
 import { topK, topKScratchBytes, defaultTopKSortSize, TOPK_MAX } from './kernels/topk';
+import { attentionMassRange } from './kernels/attentionMass';
 import { KvCache } from './kv/kvCache';
 import { type KvLayout, type KvMemory, type KvType, checkPageSize, kvLayerBytes, kvLayout, kvMemory, pageMetaLayerBytes } from './kv/layout';
 import { type ModelConfig, readModelConfig } from './model/config';
@@ -19,6 +20,7 @@ import { createTokenizer } from './tokenizer/tokenizer';
 import type { Tokenizer } from './tokenizer/tokenizer';
 import { createStorage, readF32 } from './buffers';
 import type { Dispatch } from './kernels/registry';
+import { type StepTrace, TraceReadback } from './traceReadback';
 
 export interface EngineOptions {
   /** Context capacity in tokens (prompt + answer); default min(model context, 8192). */
@@ -29,6 +31,8 @@ export interface EngineOptions {
   readonly kvType?: KvType;
   /** Largest prefill run in tokens; default 512 (256 on software adapters). */
   readonly prefillRun?: number;
+  /** Last layers whose attention attentionMass() counts (all query heads); default 4, all when the model has fewer. */
+  readonly attentionLayers?: number;
   readonly onProgress?: (p: LoadProgress) => void;
   readonly signal?: AbortSignal;
 }
@@ -54,20 +58,48 @@ export interface GenerateOptions {
   readonly maxTokens: number;
   readonly sampling?: SamplingParams;
   readonly quest?: QuestSettings;
-  /** Record the pages each sparse layer read at each step. */
+  /** Record the pages each sparse layer read at each step (quest mode). */
   readonly trace?: boolean;
+  /**
+   * Also record each step's page scores (sparse layers, quest mode) and the attention each page received (when
+   * `attention` is on). Large: (layers, kvHeads, pages) numbers a step.
+   */
+  readonly traceScores?: boolean;
+  /** Count the attention each page receives, for attentionMass(); default true (its cost is in BENCHMARKS.md). */
+  readonly attention?: boolean;
+  /**
+   * Keys at this position and after add no attention to the count (they still take their share of the softmax):
+   * the context's end, so that the question and the answer, which draw much of an answer's attention, are not
+   * counted with the page they share with the context's last tokens. Default: every position.
+   */
+  readonly attentionEnd?: number;
   readonly signal?: AbortSignal;
 }
 
-export interface GeneratedToken {
+export interface GeneratedToken extends StepTrace {
   readonly token: number;
   /** Position of the query that produced this token. */
   readonly position: number;
-  /** (layers, kvHeads, ≤ pageBudget) pages read; dense layers empty. Present when tracing in quest mode. */
-  readonly pages?: number[][][];
+}
+
+/** The attention an answer's decodeSteps paid to each page of the cache: see Engine.attentionMass. */
+export interface AttentionMass {
+  /** (pages in the cache after the last step) Σ over steps, counted layers and query heads of softmax weights. */
+  readonly pages: Float64Array;
+  /** decodeSteps counted. */
+  readonly steps: number;
+  /** The last `layers` layers were counted. */
+  readonly layers: number;
 }
 
 export const denseSettings: QuestSettings = { mode: 'dense', pageBudget: 1, denseLayers: 0, aggregation: 'max' };
+
+/** The sampling path's top-k op and its readback. */
+interface Candidates {
+  readonly dispatches: readonly Dispatch[];
+  readonly readback: ResultReadback;
+  readonly k: number;
+}
 
 /** A request the engine cannot serve as asked: the message names the setting, its value and the limit. */
 export class SettingsError extends EngineError {
@@ -77,8 +109,9 @@ export class SettingsError extends EngineError {
 }
 
 export class Engine {
-  private candidates: { dispatches: readonly Dispatch[]; readback: ResultReadback; k: number } | undefined;
-  private traceStaging: GPUBuffer | undefined;
+  private candidates: Candidates | undefined;
+  /** What the last generate() counted for attentionMass(): its steps, and the cache's length after the last one. */
+  private counted = { steps: 0, length: 0 };
   /** The run state's logits belong to the cache's last token: generate() may start. */
   private logitsReady = false;
   private disposed = false;
@@ -93,13 +126,12 @@ export class Engine {
     private readonly cache: KvCache,
     private readonly forward: Forward,
     private readonly tokenReadback: ResultReadback,
+    private readonly traceReadback: TraceReadback,
   ) {}
 
   static async load(gpu: Gpu, path: string, options: EngineOptions = {}): Promise<Engine> {
     const t0 = performance.now();
-    const file: GgufFile = await readGguf(path);
-    const cfg = readModelConfig(file);
-    const tokenizer = tokenizerOf(file);
+    const { file, config: cfg, tokenizer } = await readModelFile(path);
     // Every setting and the KV cache's size are checked before anything is allocated or uploaded.
     const { layout, maxContext, prefillRun } = planLoad(gpu, basename(path), cfg, options);
 
@@ -139,10 +171,11 @@ export class Engine {
           `largest buffer (${gib(gpu.summary.limits.maxBufferSize)}). Use a shorter context or a smaller quantization.`,
       );
     }
-    const forward = await buildForward(gpu, kernels, cfg, weights, state, cache);
+    const forward = await buildForward(gpu, kernels, cfg, weights, state, cache, options.attentionLayers);
     const tokenReadback = new ResultReadback(gpu, forward.token, 4, 'readback.token');
+    const traceReadback = await TraceReadback.create(gpu, kernels, forward, layout);
     const info: ModelInfo = { path, name: basename(path), config: cfg, kv: layout, memory, loadMs: performance.now() - t0 };
-    return new Engine(gpu, info, tokenizer, kernels, weights, state, cache, forward, tokenReadback);
+    return new Engine(gpu, info, tokenizer, kernels, weights, state, cache, forward, tokenReadback, traceReadback);
   }
 
   /**
@@ -226,17 +259,28 @@ export class Engine {
     const quest = o.quest ?? denseSettings;
     this.checkQuest(quest);
     const sampler = o.sampling && o.sampling.temperature > 0 ? new Sampler(o.sampling) : undefined;
-    const pageBudget = quest.mode === 'quest' ? quest.pageBudget : 0;
-    const traced = o.trace && quest.mode === 'quest';
-    const layers = this.info.config.layers;
-    const kvHeads = this.info.config.kvHeads;
+    const candidates = sampler ? await this.candidateOp() : undefined;
+    const attention = (o.attention ?? true) && this.forward.attentionMass.layers > 0;
+    const attentionEnd = o.attentionEnd ?? 0xffffffff;
+    if (!(Number.isInteger(attentionEnd) && attentionEnd >= 0 && attentionEnd <= 0xffffffff)) {
+      throw new SettingsError(`attentionEnd (${o.attentionEnd}) must be a token position, an integer in 0..${0xffffffff}`);
+    }
+    const trace = this.traceReadback;
+    trace.begin(quest, { pages: !!o.trace, scores: !!o.traceScores, attention: !!o.traceScores && attention });
 
-    // The first token comes from the prompt's logits.
-    let next = await this.pickToken(sampler, undefined);
-    let trace: number[][][] | undefined;
+    // The first token comes from the prompt's logits; the attention count starts from zero.
+    const first = this.gpu.device.createCommandEncoder();
+    if (attention) {
+      first.clearBuffer(this.forward.attentionMass.received);
+      // Position 0, the attention sink, counts nothing.
+      this.gpu.device.queue.writeBuffer(this.forward.attentionMass.range, 0, attentionMassRange(1, attentionEnd));
+    }
+    this.counted = { steps: 0, length: this.length };
+    let next = await this.pickToken(first, sampler, candidates);
+    let step: StepTrace = {};
     for (let produced = 0; produced < o.maxTokens; produced++) {
       const position = this.length - 1;
-      yield { token: next, position, ...(trace ? { pages: trace } : {}) };
+      yield { token: next, position, ...step };
       if (this.tokenizer.isEog(next) || produced + 1 >= o.maxTokens || o.signal?.aborted) return;
       if (this.length + 1 > this.capacity) throw new SettingsError(`the answer reached the context capacity of ${this.capacity} tokens`);
       // decodeStep: the token just produced goes into the cache and yields the next one.
@@ -244,32 +288,52 @@ export class Engine {
       this.cache.beginRun(1);
       this.forward.writeStepParams(this.length, quest);
       const encoder = this.gpu.device.createCommandEncoder();
-      this.forward.encodeDecode(encoder, quest);
-      const staging = traced ? this.encodeTrace(encoder, quest, pageBudget) : undefined;
-      const pending = this.pickToken(sampler, encoder);
-      const pages = staging ? this.readTrace(staging, quest, pageBudget, layers, kvHeads) : undefined;
-      next = await pending;
-      trace = pages ? await pages : undefined;
+      this.forward.encodeDecode(encoder, quest, attention);
+      if (attention) this.counted = { steps: this.counted.steps + 1, length: this.length };
+      if (trace.active) trace.encode(encoder, this.length);
+      const pending = this.pickToken(encoder, sampler, candidates); // submits before it returns
+      const recorded = trace.active ? trace.read() : undefined;
+      // Awaited together: when the device is lost both readbacks reject, and one left unawaited would end the process.
+      [next, step] = await Promise.all([pending, recorded ?? {}]);
     }
   }
 
-  /** Encodes (when given) and submits the step, then reads the next token: argmax, or sampled from the top-k. */
-  private async pickToken(sampler: Sampler | undefined, encoder: GPUCommandEncoder | undefined): Promise<number> {
-    const enc = encoder ?? this.gpu.device.createCommandEncoder();
-    if (!sampler) {
-      this.tokenReadback.encode(enc);
-      this.gpu.device.queue.submit([enc.finish()]);
+  /**
+   * The attention the last generate()'s decodeSteps paid to each page: per page, the softmax weights of its positions
+   * summed over the steps, the last `layers` layers and every query head (position 0, the attention sink, and positions
+   * from generate()'s `attentionEnd` on excluded).
+   * A decodeStep's query is the answer token it appends, so every answer token but the last is counted (the first
+   * answer token is chosen by the prompt's prefill, which counts nothing). In quest mode a layer reads only the pages
+   * its KV heads selected, so only those receive any. One readback of (kvHeads, pages) floats.
+   */
+  async attentionMass(): Promise<AttentionMass> {
+    this.checkAlive();
+    const { kvHeads } = this.info.config;
+    const { maxPages, pageSize } = this.cache.layout;
+    const { steps, length } = this.counted;
+    const pages = new Float64Array(Math.ceil(length / pageSize));
+    const layers = this.forward.attentionMass.layers;
+    if (steps === 0) return { pages, steps, layers };
+    const totals = await readF32(this.gpu, this.forward.attentionMass.received, kvHeads * maxPages);
+    for (let h = 0; h < kvHeads; h++) for (let p = 0; p < pages.length; p++) pages[p] += totals[h * maxPages + p];
+    return { pages, steps, layers };
+  }
+
+  /** Encodes the token's readback into the step's encoder and submits it (before the first await), then reads it. */
+  private async pickToken(encoder: GPUCommandEncoder, sampler: Sampler | undefined, c: Candidates | undefined): Promise<number> {
+    if (!sampler || !c) {
+      this.tokenReadback.encode(encoder);
+      this.gpu.device.queue.submit([encoder.finish()]);
       return new Uint32Array(await this.tokenReadback.read())[0];
     }
-    const c = await this.candidateOp();
-    encodeDispatches(enc, c.dispatches);
-    c.readback.encode(enc);
-    this.gpu.device.queue.submit([enc.finish()]);
+    encodeDispatches(encoder, c.dispatches);
+    c.readback.encode(encoder);
+    this.gpu.device.queue.submit([encoder.finish()]);
     return sampler.pick(decodeCandidates(await c.readback.read(), c.k));
   }
 
   /** The top-k candidates op, built on the first sampled request (greedy decoding never needs it). */
-  private async candidateOp() {
+  private async candidateOp(): Promise<Candidates> {
     if (this.candidates) return this.candidates;
     const vocab = this.info.config.vocab;
     const k = Math.min(TOPK_MAX, vocab);
@@ -280,52 +344,6 @@ export class Engine {
     const dispatches = await topK(this.kernels, { logits: this.state.logits, scratch, out }, { vocab, k, sortSize });
     this.candidates = { dispatches, readback: new ResultReadback(this.gpu, out, k * 8, 'readback.candidates'), k };
     return this.candidates;
-  }
-
-  /** Copies each sparse layer's page count and first pageBudget page ids into the trace staging buffer. */
-  private encodeTrace(encoder: GPUCommandEncoder, quest: QuestSettings, pageBudget: number): GPUBuffer {
-    const { layers, kvHeads } = this.info.config;
-    const rowBytes = (pageBudget + 1) * 4; // count, then the page ids
-    const size = layers * kvHeads * rowBytes;
-    if (!this.traceStaging || this.traceStaging.size < size) {
-      this.traceStaging?.destroy();
-      const { GPUBufferUsage } = this.gpu.constants;
-      // Sized for the largest budget yet asked for; made again only when a request asks for more.
-      this.traceStaging = this.gpu.device.createBuffer({ label: 'trace', size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    }
-    const maxPages = this.cache.layout.maxPages;
-    for (let l = quest.denseLayers; l < layers; l++) {
-      for (let h = 0; h < kvHeads; h++) {
-        const at = (l * kvHeads + h) * rowBytes;
-        encoder.copyBufferToBuffer(this.forward.pageCount[l], h * 4, this.traceStaging, at, 4);
-        encoder.copyBufferToBuffer(this.forward.pageIds[l], h * maxPages * 4, this.traceStaging, at + 4, pageBudget * 4);
-      }
-    }
-    return this.traceStaging;
-  }
-
-  private async readTrace(staging: GPUBuffer, quest: QuestSettings, pageBudget: number, layers: number, kvHeads: number): Promise<number[][][]> {
-    await staging.mapAsync(this.gpu.constants.GPUMapMode.READ);
-    try {
-      const words = new Uint32Array(staging.getMappedRange());
-      const rowWords = pageBudget + 1;
-      const out: number[][][] = [];
-      for (let l = 0; l < layers; l++) {
-        const heads: number[][] = [];
-        for (let h = 0; h < kvHeads; h++) {
-          if (l < quest.denseLayers) {
-            heads.push([]);
-            continue;
-          }
-          const at = (l * kvHeads + h) * rowWords;
-          heads.push(Array.from(words.subarray(at + 1, at + 1 + words[at])));
-        }
-        out.push(heads);
-      }
-      return out;
-    } finally {
-      staging.unmap();
-    }
   }
 
   private checkQuest(q: QuestSettings): void {
@@ -349,7 +367,7 @@ export class Engine {
     this.disposed = true;
     this.tokenReadback.destroy();
     this.candidates?.readback.destroy();
-    this.traceStaging?.destroy();
+    this.traceReadback.destroy();
     this.forward.destroy();
     this.cache.dispose();
     this.state.destroy();
@@ -406,6 +424,17 @@ function planLoad(gpu: Gpu, name: string, cfg: ModelConfig, options: EngineOptio
   }
   const prefillRun = Math.min(options.prefillRun ?? (gpu.summary.isSoftware ? 256 : 512), layout.maxPages * pageSize);
   return { layout, maxContext, prefillRun };
+}
+
+/**
+ * Everything load() checks in a model file before it touches the GPU: the GGUF header, the config against the tensors,
+ * the tokenizer. Throws an EngineError naming the file (GgufError, UnsupportedTensorTypeError, ModelConfigError,
+ * ModelShapeError, TokenizerError).
+ */
+export async function readModelFile(path: string): Promise<{ file: GgufFile; config: ModelConfig; tokenizer: Tokenizer }> {
+  const file = await readGguf(path);
+  const config = readModelConfig(file);
+  return { file, config, tokenizer: tokenizerOf(file) };
 }
 
 /** The file's tokenizer; a TokenizerError names the file. */

@@ -9,7 +9,11 @@
 import type { ContextManifest, SkippedFile } from '../extension/context/manifest';
 import type { AdapterSummary } from './device';
 import type { MemoryPlan } from './engine';
+import type { Citation } from './citation';
 import type { SelectionTrace, TraceStep } from './trace';
+
+/** An answer's citations: defined in citation.ts (types only, so the webview can import them too). */
+export type { AnswerCitation, AttentionCitation, Citation, CitedLines } from './citation';
 
 /** Where a workspace comes from: one entry per workspace folder. */
 export interface WorkspaceFolderSpec {
@@ -38,6 +42,11 @@ export interface DecodeSettings {
   readonly temperature: number;
   readonly maxAnswerTokens: number;
   readonly seed: number;
+  /**
+   * Also trace each step's page scores (quest mode) and the attention each page received at the step: (layers,
+   * kvHeads, pages) numbers a step, for the heatmap's score and attention colours. Default false.
+   */
+  readonly traceScores?: boolean;
 }
 
 export interface ModelSummary {
@@ -53,16 +62,6 @@ export interface ModelSummary {
   readonly memory: MemoryPlan;
   readonly adapter: AdapterSummary;
   readonly loadMs: number;
-}
-
-export interface Citation {
-  /** Workspace folder index and path inside it, forward slashes. */
-  readonly folder: number;
-  readonly path: string;
-  readonly line: number;
-  readonly endLine: number;
-  /** Why it is cited: a `file:line` written in the answer, or the pages the answer read most. */
-  readonly source: 'answer' | 'pages';
 }
 
 export type ToEngine =
@@ -96,6 +95,12 @@ export type ToEngine =
 export type FromEngine =
   | { readonly type: 'engine/didStart'; readonly pid: number }
   | { readonly type: 'engine/didLog'; readonly level: 'info' | 'warn' | 'error'; readonly message: string }
+  /**
+   * The GPU device was lost (driver reset, GPU removed) and the engine opened a new one on `adapter`: the request
+   * that was running failed with code 'device-lost'; the loaded model and KV cache are gone (the next model/load
+   * loads it again; the persisted KV cache on disk is intact).
+   */
+  | { readonly type: 'gpu/didRecover'; readonly reason: string; readonly message: string; readonly adapter: AdapterSummary }
   | { readonly type: 'request/didFail'; readonly id: number; readonly done: true; readonly code: string; readonly message: string }
   | { readonly type: 'gpu/didDescribe'; readonly id: number; readonly done: true; readonly adapter: AdapterSummary }
   | { readonly type: 'model/didProgress'; readonly id: number; readonly done: false; readonly bytesDone: number; readonly bytes: number }

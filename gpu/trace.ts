@@ -1,5 +1,6 @@
-// The selection trace: which KV pages each decode step read, per layer and KV head. It is what the engine records
-// in quest mode, what `quest-lens generate --trace FILE` writes as JSON, and what the heatmaps draw.
+// The selection trace: which KV pages each decode step read, per layer and KV head, and where the answer's attention
+// went. It is what the engine records, what `quest-lens generate --trace FILE` writes as JSON, and what the heatmaps
+// draw.
 
 /** One decode step: the token it produced and the pages it read. */
 export interface TraceStep {
@@ -14,9 +15,16 @@ export interface TraceStep {
    * pages (they read all of them); the last, partly filled page is always included in sparse layers.
    */
   readonly pages: readonly (readonly (readonly number[])[])[];
-  /** (layers, kvHeads, pages in context) page scores, only when scores were requested; dense layers empty. */
+  /**
+   * (layers, kvHeads, pages in context - 1) page scores (the last page is always read, unscored), only when scores
+   * were requested (`--trace-scores`); dense layers and dense mode empty; absent on the first step (chosen by prefill).
+   */
   readonly scores?: readonly (readonly (readonly number[])[])[];
-  /** (pages in context) attention mass this step put on each page, summed over the last layers' heads. */
+  /**
+   * (pages in context) attention this step's query paid to each page: softmax weights summed over the last layers
+   * (4 by default) and every query head, position 0 excluded; only when scores were requested; absent on the first
+   * step.
+   */
   readonly attention?: readonly number[];
 }
 
@@ -37,4 +45,9 @@ export interface SelectionTrace {
   /** The prompt's token ids, so pages can be mapped back to text. */
   readonly promptTokens: readonly number[];
   readonly steps: readonly TraceStep[];
+  /**
+   * (pages in the cache after the last step) attention the whole answer paid to each page: the steps' `attention`
+   * summed, always recorded (Engine.attentionMass); absent when nothing was counted (an answer of one token).
+   */
+  readonly attention?: readonly number[];
 }

@@ -1,6 +1,7 @@
 // The extension ⇄ webview contract: every message each side may send, as discriminated unions on `type`.
 // Type-only: the extension host and the webview both `import type` this file, so a renamed field fails to compile on
 // both sides. `type` strings are noun/verb; notifications (things that already happened) use the past tense.
+import type { Citation } from '../gpu/citation';
 import type { SelectionTrace } from '../gpu/trace';
 import type { ContextManifest } from '../extension/context/manifest';
 
@@ -25,6 +26,8 @@ export interface TurnSnapshot {
   readonly tokens: readonly string[];
   readonly status: 'streaming' | FinishReason;
   readonly error?: ErrorData;
+  /** Where the finished answer points: file:line it wrote, then where its attention went (most first). */
+  readonly citations?: readonly Citation[];
 }
 
 /** Everything one heatmap draws: the trace (steps so far), the manifest that maps pages to files and lines. */
@@ -89,6 +92,14 @@ export interface ChatFailed {
 export interface ChatCleared {
   readonly type: 'chat/didClear';
 }
+/** What the chat shows while it has no turns: the model that will answer, and what it can answer. */
+export interface ChatWelcomeUpdated {
+  readonly type: 'chat/didUpdateWelcome';
+  /** The model as the status bar names it. */
+  readonly model: string;
+  /** Plain text: what this model can and cannot answer (the built-in model says so); absent for a user's model. */
+  readonly about?: string;
+}
 /** One streamed answer token: a `{done: false}` chunk; `step` is its trace step in quest mode. */
 export interface AnswerTokenAppended {
   readonly type: 'answer/didAppendToken';
@@ -106,6 +117,8 @@ export interface AnswerFinished {
   readonly turnId: string;
   readonly reason: FinishReason;
   readonly error?: ErrorData;
+  /** The answer's citations (absent when it failed before the engine's final reply). */
+  readonly citations?: readonly Citation[];
 }
 /** Replaces the heatmap with this trace (a new turn's header with no steps yet, or a whole finished trace). */
 export interface HeatmapUpdated extends HeatmapData {
@@ -118,6 +131,7 @@ export type ToWebview =
   | ChatProgressed
   | ChatFailed
   | ChatCleared
+  | ChatWelcomeUpdated
   | AnswerTokenAppended
   | AnswerFinished
   | HeatmapUpdated;
@@ -171,7 +185,12 @@ export interface HeatmapOpen {
   readonly where: 'view' | 'beside';
 }
 
-export type FromWebview = WebviewReady | WebviewFailed | ChatAsk | ChatStop | EditorOpen | ClipboardWrite | HeatmapOpen;
+/** Run Select Model (the welcome's button). */
+export interface ModelSelect {
+  readonly type: 'model/select';
+}
+
+export type FromWebview = WebviewReady | WebviewFailed | ChatAsk | ChatStop | EditorOpen | ClipboardWrite | HeatmapOpen | ModelSelect;
 
 /** What 'editor/open' carries: where a click or a file:line reference points. */
 export type OpenTarget = Omit<EditorOpen, 'type'>;

@@ -9,6 +9,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { ContextManifest } from '../context/manifest';
+import type { Citation } from '../../gpu/citation';
 import type { SelectionTrace, TraceStep } from '../../gpu/trace';
 import type { ErrorData, FinishReason, FromWebview, HeatmapData, MessageBody, ToWebview, TurnSnapshot } from '../../webview/protocol';
 import { Disposable } from '../disposable';
@@ -39,6 +40,7 @@ interface Turn {
   tokens: string[];
   status: TurnSnapshot['status'];
   error?: ErrorData;
+  citations?: readonly Citation[];
 }
 
 /** The answer being generated: its cancel switch and what its heatmap has so far. */
@@ -90,6 +92,11 @@ export class ChatController extends Disposable {
     const entry = this.hosts.get(host);
     const turnId = entry?.shown ?? this.latestTurnId();
     if (turnId) void this.sendHeatmap(host, turnId);
+  }
+
+  /** A message from the page that the protocol does not allow: dropped, and logged (a page that is not ours). */
+  rejected(problem: string, host: WebviewHost): void {
+    this.log.warn(`ignored a message from the ${host.view} webview: ${problem}`);
   }
 
   handle(message: FromWebview, host: WebviewHost): void {
@@ -196,7 +203,13 @@ export class ChatController extends Disposable {
     }
     turn.status = reason;
     if (error) turn.error = error;
-    this.broadcast('answer/didFinish', { done: true, turnId: turn.turnId, reason, ...(error ? { error } : {}) });
+    this.broadcast('answer/didFinish', {
+      done: true,
+      turnId: turn.turnId,
+      reason,
+      ...(error ? { error } : {}),
+      ...(turn.citations ? { citations: turn.citations } : {}),
+    });
     this.changed.fire();
     await this.store.saveTurns(this.turns.map(snapshot));
   }
@@ -271,6 +284,7 @@ export class ChatController extends Disposable {
     const data: HeatmapData = { turnId: turn.turnId, trace: webviewTrace(reply.trace), manifest: prepared.manifest };
     this.keepHeatmap(data);
     this.broadcastHeatmap(data);
+    turn.citations = reply.citations;
     turn.status = reply.reason;
   }
 
@@ -325,5 +339,12 @@ export class ChatController extends Disposable {
 }
 
 function snapshot(t: Turn): TurnSnapshot {
-  return { turnId: t.turnId, question: t.question, tokens: [...t.tokens], status: t.status, ...(t.error ? { error: t.error } : {}) };
+  return {
+    turnId: t.turnId,
+    question: t.question,
+    tokens: [...t.tokens],
+    status: t.status,
+    ...(t.error ? { error: t.error } : {}),
+    ...(t.citations ? { citations: t.citations } : {}),
+  };
 }

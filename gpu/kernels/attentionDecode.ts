@@ -4,20 +4,23 @@
 // Dense and Quest attention are one kernel: without `selection` the page list is the identity 0 .. n-1 (override
 // SPARSE = false, nothing is read); with it, the kernel reads per KV head pageCount[kvHead] logical page ids from
 // pageIds (selectPages' output: the top pages plus the always-kept last page) and splits that list instead.
+// With `mass`, the op also offers the same step with the attention each page received added to a running total
+// (split with MASS, reduce, attentionMass.wgsl): what citations are made of.
 import { createStorage } from '../buffers';
 import type { Gpu } from '../device';
 import { checkShape } from '../errors';
 import type { KvCache } from '../kv/kvCache';
 import type { KvLayout } from '../kv/layout';
 import { attentionDecodeReduce, decodePartialBytes } from './attentionDecodeReduce';
+import { type AttentionMassBuffers, attentionMass, attentionMassRangeBytes } from './attentionMass';
 import { type KvRunOp, kvKernel } from './kvKernel';
-import { type KernelDef, Kernels, grid2d } from './registry';
+import { type Dispatch, type KernelDef, Kernels, grid2d } from './registry';
 import source from './attentionDecode.wgsl';
 
 export const attentionDecodeKernel: KernelDef = {
   name: 'attentionDecode',
   source,
-  bindings: ['read', 'read', 'read', 'read', 'read', 'read', 'readWrite', 'uniform'],
+  bindings: ['read', 'read', 'read', 'read', 'read', 'read', 'readWrite', 'readWrite', 'uniform', 'uniform'],
 };
 
 /** Quest's page selection, written on the GPU by selectPages each decodeStep. */
@@ -42,6 +45,13 @@ export interface AttentionDecodeBuffers {
   readonly partial?: GPUBuffer;
   /** Absent: dense over every page. */
   readonly selection?: PageSelection;
+  /** Present: the op also offers `massDispatches`, which add the step's attention per page to `mass.received`. */
+  readonly mass?: AttentionMassBuffers;
+}
+
+export interface AttentionDecodeOp extends KvRunOp {
+  /** Built with `mass`: [split with MASS, reduce, attentionMass], the step that also counts attention per page. */
+  readonly massDispatches?: readonly Dispatch[];
 }
 
 /**
@@ -91,7 +101,7 @@ export async function attentionDecode(
   layer: number,
   b: AttentionDecodeBuffers,
   s: AttentionDecodeShape,
-): Promise<KvRunOp> {
+): Promise<AttentionDecodeOp> {
   const l = cache.layout;
   const splits = s.splits ?? decodeSplits(k.gpu, l);
   checkAttentionDecode(cache, layer, b, s.heads, splits);
@@ -106,18 +116,17 @@ export async function attentionDecode(
     `attentionDecode: headDim ${l.headDim} × ${hg} query heads per workgroup need ${decodeWorkgroupBytes(l.headDim, hg, wg)} B ` +
       `of workgroup memory, the device has ${lim.maxComputeWorkgroupStorageSize}`,
   );
+  if (b.mass) {
+    checkShape(wg % l.pageSize === 0 || l.pageSize % wg === 0, `attentionDecode: attention mass needs wg (${wg}) and pageSize (${l.pageSize}) to divide one another`);
+  }
   const partialBytes = decodePartialBytes(s.heads, splits, l.headDim);
   const partial = b.partial ?? createStorage(k.gpu, `attentionDecode.partial[${layer}]`, partialBytes);
   checkShape(partial.size >= partialBytes, `attentionDecode: partial holds ${partial.size} B, needs heads*splits*(headDim+4)*4 = ${partialBytes}`);
   // Dense: the page-list bindings are never read (SPARSE = false); a 16-byte buffer satisfies the layout.
-  let selection = b.selection;
-  if (!selection) {
-    const none = createStorage(k.gpu, `attentionDecode.noSelection[${layer}]`, 16);
-    selection = { pageIds: none, pageCount: none };
-  }
+  const selection = b.selection ?? unusedSelection(k.gpu, layer);
 
   const def = kvKernel(attentionDecodeKernel, l.kvType);
-  const pipeline = await k.pipeline(def, {
+  const constants = {
     HEAD_DIM: l.headDim,
     PAGE_SIZE: l.pageSize,
     KV_HEADS: l.kvHeads,
@@ -127,14 +136,30 @@ export async function attentionDecode(
     MAX_PAGES: l.maxPages,
     WG: wg,
     SPARSE: b.selection ? 1 : 0,
-  });
-  const split = k.dispatch(
-    def,
-    pipeline,
-    [b.q, cache.k[layer], cache.v[layer], cache.pageTable, selection.pageIds, selection.pageCount, partial, cache.step],
-    grid2d(splits * l.kvHeads * Math.ceil(group / hg), lim.maxComputeWorkgroupsPerDimension),
+  };
+  const grid = grid2d(splits * l.kvHeads * Math.ceil(group / hg), lim.maxComputeWorkgroupsPerDimension);
+  const splitOf = async (pageLse: GPUBuffer, range: GPUBuffer, mass: boolean) =>
+    k.dispatch(
+      def,
+      await k.pipeline(def, mass ? { ...constants, MASS: 1 } : constants),
+      [b.q, cache.k[layer], cache.v[layer], cache.pageTable, selection.pageIds, selection.pageCount, partial, pageLse, cache.step, range],
+      grid,
+    );
+  // Without MASS pageLse and the mass range are never read: 16-byte stand-ins (not the page list's: one buffer cannot
+  // be bound both read-only and writable) satisfy the layout.
+  const split = await splitOf(
+    createStorage(k.gpu, `attentionDecode.noMass[${layer}]`, 16),
+    k.uniform(`attentionDecode.noMassRange[${layer}]`, new ArrayBuffer(attentionMassRangeBytes)),
+    false,
   );
   const reduce = await attentionDecodeReduce(k, { partial, out: b.out }, { heads: s.heads, headDim: l.headDim, splits });
+  const massDispatches = b.mass
+    ? [
+        await splitOf(b.mass.pageLse, b.mass.range, true),
+        reduce,
+        await attentionMass(k, cache, { ...b.mass, partial, pageIds: selection.pageIds, pageCount: selection.pageCount, sparse: !!b.selection }, { heads: s.heads, splits }),
+      ]
+    : undefined;
   return {
     label: split.label,
     maxTokens: 1,
@@ -142,5 +167,12 @@ export async function attentionDecode(
       checkShape(tokens === 1, `attentionDecode: a decodeStep attends from 1 token, got a run of ${tokens}`);
       return [split, reduce];
     },
+    ...(massDispatches ? { massDispatches } : {}),
   };
+}
+
+/** The page-list bindings of dense attention, never read: one 16-byte buffer for both. */
+function unusedSelection(gpu: Gpu, layer: number): PageSelection {
+  const none = createStorage(gpu, `attentionDecode.noSelection[${layer}]`, 16);
+  return { pageIds: none, pageCount: none };
 }

@@ -15,6 +15,14 @@
 // reads per KV head pageCount[kvHead] logical page ids from pageIds[kvHead, ..] (selectPages' output, the last page
 // included). Either way keys at positions >= length (the tail of the last page) are masked, and the ranges are
 // re-split every step from the length in the step uniform, so the dispatch never changes.
+//
+// Attention mass (MASS = true, for citations): after step 3 of each tile, the HG heads' weights exp(score - running
+// max) are summed per list entry and written as pageLse[head, entry] = running max + log(sum), the log of the entry's
+// unnormalized softmax mass. attentionMass.wgsl turns that into the normalized mass once every split is done. Only
+// keys at positions massRange.first .. massRange.end-1 add mass (the engine leaves out position 0, the attention sink
+// nearly every model dumps spare attention on, and the question and answer after the context, which share a page with
+// the context's last tokens), but every key counts in the softmax. A page longer than a tile (PAGE_SIZE > WG) is summed over its tiles by the same
+// thread, with log-add-exp; the op requires WG and PAGE_SIZE to divide one another.
 
 // kvType: begin
 alias KvType = f32;
@@ -28,6 +36,13 @@ struct KvStep {
   pad : u32,
 }
 
+struct MassRange {
+  first : u32,         // first position that adds mass
+  end : u32,           // positions from here on add none
+  pad0 : u32,
+  pad1 : u32,
+}
+
 @group(0) @binding(0) var<storage, read> q : array<vec4<f32>>;                // (heads, headDim/4) after RoPE
 @group(0) @binding(1) var<storage, read> kCache : array<vec4<KvType>>;        // (maxPages, kvHeads, pageSize, headDim/4)
 @group(0) @binding(2) var<storage, read> vCache : array<vec4<KvType>>;        // (maxPages, kvHeads, pageSize, headDim/4)
@@ -35,7 +50,9 @@ struct KvStep {
 @group(0) @binding(4) var<storage, read> pageIds : array<u32>;                // (kvHeads, maxPages) logical pages; SPARSE only
 @group(0) @binding(5) var<storage, read> pageCount : array<u32>;              // (kvHeads) entries of pageIds used; SPARSE only
 @group(0) @binding(6) var<storage, read_write> partial : array<vec4<f32>>;    // (heads, SPLITS, headDim/4 + 1): acc, then (max, sum, 0, 0)
-@group(0) @binding(7) var<uniform> step : KvStep;
+@group(0) @binding(7) var<storage, read_write> pageLse : array<f32>;          // (heads, MAX_PAGES) per list entry, log of its mass; MASS only
+@group(0) @binding(8) var<uniform> step : KvStep;
+@group(0) @binding(9) var<uniform> massRange : MassRange;                     // MASS only
 
 override HEAD_DIM : u32 = 64u;
 override PAGE_SIZE : u32 = 16u;
@@ -46,9 +63,11 @@ override SPLITS : u32 = 1u;      // page ranges per KV head
 override MAX_PAGES : u32 = 1u;   // row length of pageIds
 override WG : u32 = 64u;         // threads, and keys per tile: a multiple of 8, >= headDim/4
 override SPARSE : bool = false;
+override MASS : bool = false;    // write pageLse
 override D4 : u32 = HEAD_DIM / 4u;
 override NS : u32 = WG / D4;     // key slices of the accumulation phase
 override PARTS : u32 = WG / 8u;  // first-level maxima per head
+override TP : u32 = max(1u, WG / PAGE_SIZE);   // list entries one tile touches at most
 
 const MAX_HG : u32 = 8u;             // register arrays need a fixed size; larger groups take several workgroups
 const NEG : f32 = -1e30;             // running max before any key; exp(NEG - m) == 0
@@ -65,6 +84,13 @@ var<workgroup> combSum : array<f32, HG * NS>;        // (HG, NS) slice sums, at 
 fn listedPage(head : u32, entry : u32) -> u32 {
   if (SPARSE) { return pageIds[head * MAX_PAGES + entry]; }
   return entry;
+}
+
+// log(exp(a) + exp(b)), with NEG standing for log(0).
+fn logAddExp(a : f32, b : f32) -> f32 {
+  let m = max(a, b);
+  if (m <= NEG) { return NEG; }
+  return m + log(exp(a - m) + exp(b - m));
 }
 
 @compute @workgroup_size(WG)
@@ -143,6 +169,29 @@ fn main(@builtin(workgroup_id) wid : vec3<u32>, @builtin(num_workgroups) nwg : v
       ps[g * WG + t] = select(0.0, exp(ps[g * WG + t] - m), at != MASKED);
     }
     workgroupBarrier();
+    if (MASS) {
+      // Thread u sums head g's weights over the keys of entry e in this tile (ps is only read until the next tile).
+      let tileEnd = min(key0 + WG, keyEnd);
+      let e0 = key0 / PAGE_SIZE;
+      for (var u = t; u < HG * TP; u += WG) {
+        let g = u / TP;
+        let e = e0 + u % TP;
+        let k0 = max(e * PAGE_SIZE, key0);
+        let k1 = min((e + 1u) * PAGE_SIZE, tileEnd);
+        if (g < hn && k0 < k1) {
+          let pos0 = listedPage(head, e) * PAGE_SIZE;
+          var w = 0.0;
+          for (var key = k0; key < k1; key++) {
+            let pos = pos0 + key % PAGE_SIZE;
+            if (pos >= massRange.first && pos < massRange.end) { w += ps[g * WG + key - key0]; }
+          }
+          var lse = select(NEG, runMax[g] + log(w), w > 0.0);
+          let at = (head * GROUP + g0 + g) * MAX_PAGES + e;
+          if (k0 > e * PAGE_SIZE) { lse = logAddExp(pageLse[at], lse); }   // the entry began in an earlier tile
+          pageLse[at] = lse;
+        }
+      }
+    }
     if (slice < NS) {
       for (var j = slice; j < WG; j += NS) {
         let row = rowAt[j];

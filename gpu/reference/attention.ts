@@ -83,3 +83,45 @@ export function decodeAttentionRef(
   }
   return out;
 }
+
+/**
+ * The attention mass a decode query puts on each page: for q (heads, headDim) at position length-1 over keys
+ * 0 .. length-1 (or, with `pages`, the keys of each KV head's pages only), the softmax weights of each page's keys at
+ * positions massFrom .. massTo-1 (massTo default: every position), summed over the query heads of each KV head. The
+ * softmax runs over every attended key, those outside the range included. Returns (kvHeads, ceil(length / pageSize)).
+ */
+export function decodeAttentionMassRef(
+  q: ArrayLike<number>,
+  keys: ArrayLike<number>,
+  s: AttentionRefShape & {
+    readonly length: number;
+    readonly pageSize: number;
+    readonly pages?: readonly (readonly number[])[];
+    readonly massFrom: number;
+    readonly massTo?: number;
+  },
+): Float64Array {
+  const { heads, kvHeads, headDim, length, pageSize } = s;
+  const group = heads / kvHeads;
+  const pageCount = Math.ceil(length / pageSize);
+  const out = new Float64Array(kvHeads * pageCount);
+  const scale = 1 / Math.sqrt(headDim);
+  for (let h = 0; h < heads; h++) {
+    const kvHead = Math.floor(h / group);
+    const positions = s.pages
+      ? s.pages[kvHead].flatMap((p) => range(pageSize).map((i) => p * pageSize + i)).filter((pos) => pos < length)
+      : range(length);
+    const scores = positions.map((pos) => {
+      let dot = 0;
+      for (let d = 0; d < headDim; d++) dot += q[h * headDim + d] * keys[(pos * kvHeads + kvHead) * headDim + d];
+      return dot * scale;
+    });
+    const max = Math.max(...scores);
+    const weights = scores.map((x) => Math.exp(x - max));
+    const sum = weights.reduce((a, b) => a + b, 0);
+    positions.forEach((pos, j) => {
+      if (pos >= s.massFrom && pos < (s.massTo ?? Infinity)) out[kvHead * pageCount + Math.floor(pos / pageSize)] += weights[j] / sum;
+    });
+  }
+  return out;
+}

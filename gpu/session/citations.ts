@@ -1,18 +1,20 @@
 // Citations of an answer, and how the answer's page selection spreads over the files.
 //  - 'answer': `file:line` references the answer writes (parsed as the webview parses them, fileRefs.ts) that resolve
 //    to a file of the context and to lines it has.
-//  - 'pages': in quest mode, the context pages the answer's decode steps selected most often (every sparse layer and
-//    KV head of every step counts one; the step's own last page, which is always read, does not; nor do steps whose
-//    budget covered every page), mapped through the manifest to file and line range. Dense decoding reads every page, so it yields none: citing from attention mass
-//    is a separate piece of work and is not faked here.
+//  - 'attention': the context pages the answer's tokens paid the most attention to (Engine.attentionMass: softmax
+//    weights summed over the answer's decodeSteps, the last layers and every query head; dense or quest; keys of the
+//    question and the answer not counted, so the page the context shares with the question holds only its context
+//    keys' share), mapped through the manifest to file and line range. Works for every model; `npm run eval` scores
+//    it (issue 10).
+// The selection counts (quest mode: how often each page was selected) describe where the selection went per file.
 import { ManifestIndex } from '../../extension/context/pageMap';
 import type { ContextManifest } from '../../extension/context/manifest';
 import { findFileRefs, resolveRefPath } from '../../webview/markdown/fileRefs';
-import type { Citation } from '../protocol';
+import type { AnswerCitation, AttentionCitation } from '../protocol';
 import type { TraceStep } from '../trace';
 
-/** Pages cited from the selection, at most (fewer citations when their ranges merge). */
-export const pageCitationCount = 3;
+/** Pages cited from attention, at most (fewer citations when their ranges merge). */
+export const attentionCitationCount = 3;
 
 /** One file's share of the answer's page selection. */
 export interface FileSelection {
@@ -27,8 +29,8 @@ export interface FileSelection {
 }
 
 /** `file:line` references in `answer` that resolve to a context file and to lines inside it, in order, deduplicated. */
-export function answerCitations(answer: string, manifest: ContextManifest): Citation[] {
-  const out: Citation[] = [];
+export function answerCitations(answer: string, manifest: ContextManifest): AnswerCitation[] {
+  const out: AnswerCitation[] = [];
   const seen = new Set<string>();
   for (const ref of findFileRefs(answer)) {
     const resolved = resolveRefPath(ref.path, manifest.files);
@@ -69,34 +71,49 @@ export function pageSelectionCounts(steps: readonly TraceStep[], manifest: Conte
 }
 
 /**
- * The `top` most selected pages as citations (file and line range; a page straddling two files cites the one with
- * more tokens in it), most selected first; overlapping or touching ranges of one file are merged.
+ * The `top` context pages with the most attention (`mass`: per page of the cache, Engine.attentionMass) as citations,
+ * most attended first: each page cites the lines of the file with the most tokens in it (a page can straddle two
+ * files); overlapping or touching ranges of one file merge, adding their pages and mass. `mass` is the cited pages'
+ * share of the attention paid to the context's files. Pages past the context (question, answer) and pages without file
+ * text (leading tokens) are never cited.
  */
-export function pageCitations(counts: Float64Array, manifest: ContextManifest, top = pageCitationCount): Citation[] {
+export function attentionCitations(mass: ArrayLike<number>, manifest: ContextManifest, top = attentionCitationCount): AttentionCitation[] {
   const index = new ManifestIndex(manifest);
-  const ranked = Array.from(counts.keys())
-    .filter((p) => counts[p] > 0)
-    .sort((a, b) => counts[b] - counts[a] || a - b);
-  const out: { folder: number; path: string; line: number; endLine: number }[] = [];
-  for (const page of ranked.slice(0, top)) {
-    // The file with the most tokens in the page (a page can straddle two files).
-    const ranges = index.pageContents(page).sort((a, b) => b.tokenEnd - b.tokenStart - (a.tokenEnd - a.tokenStart));
-    const r = ranges[0];
-    if (!r) continue;
-    const lines = manifest.files[r.file].lineTokenStarts.length - 1;
-    if (lines === 0) continue; // an empty file: only its header is in the page
-    // Line 0 is the `// File:` header: cite the file's first line instead.
-    const line = Math.min(Math.max(r.firstLine, 1), lines);
-    const endLine = Math.min(Math.max(r.lastLine, line), lines);
-    const same = out.find((c) => c.folder === r.folder && c.path === r.relPath && line <= c.endLine + 1 && endLine >= c.line - 1);
-    if (same) {
-      same.line = Math.min(same.line, line);
-      same.endLine = Math.max(same.endLine, endLine);
-    } else {
-      out.push({ folder: r.folder, path: r.relPath, line, endLine });
-    }
+  const filePages: number[] = [];
+  let total = 0;
+  for (let p = 0; p < Math.min(index.pageCount, mass.length); p++) {
+    if (!(mass[p] > 0) || index.pageContents(p).length === 0) continue;
+    filePages.push(p);
+    total += mass[p];
   }
-  return out.map((c) => ({ ...c, source: 'pages' as const }));
+  filePages.sort((a, b) => mass[b] - mass[a] || a - b);
+  type Cited = { folder: number; path: string; line: number; endLine: number; pages: number[]; mass: number };
+  let out: Cited[] = [];
+  const touches = (a: Cited, b: Cited) => a.folder === b.folder && a.path === b.path && a.line <= b.endLine + 1 && a.endLine >= b.line - 1;
+  for (const page of filePages.slice(0, top)) {
+    const range = citedRange(index, page);
+    if (!range) continue;
+    let cited: Cited = { ...range, pages: [page], mass: mass[page] };
+    // Fold in every citation of the same file it touches (a new range can bridge two).
+    for (const c of out.filter((c) => touches(c, cited))) {
+      cited = { ...cited, line: Math.min(c.line, cited.line), endLine: Math.max(c.endLine, cited.endLine), pages: [...c.pages, ...cited.pages], mass: c.mass + cited.mass };
+    }
+    out = [...out.filter((c) => !touches(c, cited)), cited];
+  }
+  return out
+    .sort((a, b) => b.mass - a.mass || a.pages[0] - b.pages[0])
+    .map((c) => ({ ...c, pages: c.pages.sort((a, b) => mass[b] - mass[a] || a - b), mass: c.mass / total, source: 'attention' as const }));
+}
+
+/** The lines a page cites: those of the file with the most tokens in it; undefined when that file is empty. */
+function citedRange(index: ManifestIndex, page: number): { folder: number; path: string; line: number; endLine: number } | undefined {
+  const r = index.pageContents(page).sort((a, b) => b.tokenEnd - b.tokenStart - (a.tokenEnd - a.tokenStart))[0];
+  if (!r) return undefined;
+  const lines = index.manifest.files[r.file].lineTokenStarts.length - 1;
+  if (lines === 0) return undefined; // an empty file: only its header is in the page
+  // Line 0 is the `// File:` header: cite the file's first line instead.
+  const line = Math.min(Math.max(r.firstLine, 1), lines);
+  return { folder: r.folder, path: r.relPath, line, endLine: Math.min(Math.max(r.lastLine, line), lines) };
 }
 
 /** Per file: the selected pages holding its tokens and their selections, most selected first. */

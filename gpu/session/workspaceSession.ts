@@ -4,31 +4,31 @@
 //   prefill       the packed context into the KV cache, reusing the longest prefix already there (in memory, or in
 //                 the persisted cache on disk), then persisting it
 //   answer        the question after the context (promptLayout.ts), decoded dense or with Quest, streamed with each
-//                 step's selected pages; afterwards the cache is cut back to the context, so the next question
-//                 reuses it
+//                 step's selected pages, cited from where its attention went (citations.ts); afterwards the cache
+//                 is cut back to the context, so the next question reuses it
 // One call at a time (the caller serializes); every long call takes an AbortSignal checked between prefill runs and
 // at every decodeStep.
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { collectFiles } from '../../extension/context/collectFiles';
+import type { FileOrder } from '../../extension/context/fileOrder';
 import type { ContextManifest, SkippedFile } from '../../extension/context/manifest';
 import { packContext } from '../../extension/context/packContext';
 import type { Gpu } from '../device';
-import { Engine, SettingsError } from '../engine';
+import { Engine, SettingsError, readModelFile } from '../engine';
 import { EngineError } from '../errors';
-import { readGguf } from '../gguf/reader';
+import { metaStringOr } from '../gguf/metadata';
 import type { KvType } from '../kv/layout';
-import { readModelConfig } from '../model/config';
 import type { Citation, DecodeSettings, ModelSummary, ReaderSettings, WorkspaceFolderSpec } from '../protocol';
 import { TextStreamDecoder } from '../tokenizer/streamDecoder';
 import type { Tokenizer } from '../tokenizer/tokenizer';
 import type { SelectionTrace, TraceStep } from '../trace';
-import { answerCitations, pageCitations, pageSelectionCounts } from './citations';
+import { answerCitations, attentionCitations } from './citations';
 import { midTextTokenizer, packerTokenizer } from './contextTokenizer';
 import { decodePlan } from './decodeSettings';
 import { CancelledError, ModelFileError, SessionOrderError, isAbort } from './errors';
 import { KvStore, defaultKvCacheDir, engineBuildId, engineKvCache } from './kvStore';
-import { type PromptLayout, promptLayout } from './promptLayout';
+import { isPromptFormat, type PromptLayout, promptFormats, promptLayout } from './promptLayout';
 
 export type SessionLog = (level: 'info' | 'warn' | 'error', message: string) => void;
 
@@ -56,6 +56,11 @@ export interface BuildRequest {
   readonly reserveTokens?: number;
   /** Overrides the session's kvCacheDir for this workspace (the extension passes its per-workspace storage). */
   readonly kvCacheDir?: string | null;
+  /**
+   * The walk as the corpus builder made it (eval/: held-out npm packages are walked with corpusSkipDirs, in path
+   * order); absent: the extension's skip list and context order.
+   */
+  readonly walk?: { readonly skipDirs?: readonly string[]; readonly order?: FileOrder };
 }
 
 export interface BuiltContext {
@@ -179,9 +184,17 @@ export class WorkspaceSession {
     }
     this.unloadModel();
     const gpu = await this.gpu();
-    const gguf = await readGguf(path);
-    const cfg = readModelConfig(gguf);
+    // Checked here first so that a bad file's error names it (midTextTokenizer reads the tokenizer readModelFile checked).
+    const { file: gguf, config: cfg } = await readModelFile(path);
     const midText = midTextTokenizer(gguf.metadata);
+    // A model trained on one of our prompt formats names it; one we do not know would be asked in the wrong format.
+    const promptFormat = metaStringOr(gguf, 'questlens.prompt_format', undefined);
+    if (promptFormat !== undefined && !isPromptFormat(promptFormat)) {
+      throw new ModelFileError(
+        `model file ${path} names the prompt format '${promptFormat}' (questlens.prompt_format), which this engine does not know ` +
+          `(it knows ${promptFormats.join(', ')}): use a Quest Lens version made for this model`,
+      );
+    }
     if (!(Number.isInteger(req.maxContext) && req.maxContext >= 1)) throw new SettingsError(`maxContext (${req.maxContext}) must be an integer >= 1`);
     const maxContext = Math.min(req.maxContext, cfg.contextLength);
     const engine = await Engine.load(gpu, path, {
@@ -209,7 +222,7 @@ export class WorkspaceSession {
       request: { ...req, path },
       file: { size: st.size, mtimeMs: st.mtimeMs },
       midText,
-      layout: promptLayout(engine.tokenizer, midText),
+      layout: promptLayout(engine.tokenizer, midText, promptFormat),
       summary,
     };
     return summary;
@@ -228,7 +241,11 @@ export class WorkspaceSession {
       searchExclude: r.searchExclude,
       useGitignore: r.useGitignore,
       maxFileBytes: r.maxFileBytes,
+      ...(req.walk?.skipDirs ? { skipDirs: req.walk.skipDirs } : {}),
+      ...(req.walk?.order ? { order: req.walk.order } : {}),
       ...(p.signal ? { signal: p.signal } : {}),
+      // The walk of a large workspace takes seconds: the files found so far, before any is read.
+      onProgress: (found) => p.onProgress?.({ files: found.files, total: 0, tokens: 0 }),
     });
     const tokenizer = packerTokenizer(m.midText);
     const capacity = m.engine.capacity;
@@ -377,13 +394,24 @@ export class WorkspaceSession {
         quest: plan.quest,
         ...(plan.sampling ? { sampling: plan.sampling } : {}),
         trace: plan.quest.mode === 'quest',
+        traceScores: req.decode.traceScores === true,
+        // Citations are of the context: the question and the answer draw much of the attention, and the first of
+        // them shares a page with the context's last tokens.
+        attentionEnd: ctxLen,
         ...(o.signal ? { signal: o.signal } : {}),
       })) {
         const text = decoder.push(g.token);
         answer += text;
         // The token's own text, leading space kept (the engine tokenizer's decode() drops the space a 'llama'
         // vocabulary prefixes to a text's first token; an answer token is never first).
-        const step: TraceStep = { token: g.token, text: m.midText.decode([g.token]), position: g.position, pages: g.pages ?? stepPages(g.position) };
+        const step: TraceStep = {
+          token: g.token,
+          text: m.midText.decode([g.token]),
+          position: g.position,
+          pages: g.pages ?? stepPages(g.position),
+          ...(g.scores ? { scores: g.scores } : {}),
+          ...(g.attention ? { attention: g.attention } : {}),
+        };
         steps.push(step);
         o.onToken?.(text, step);
         if (tok.isEog(g.token)) reason = 'stop';
@@ -395,6 +423,7 @@ export class WorkspaceSession {
       // The context stays; the question and answer go, so the next question starts from the same prefix.
       engine.truncate(ctxLen);
     }
+    const attention = await engine.attentionMass();
     const trace: SelectionTrace = {
       version: 1,
       model: engine.info.name,
@@ -407,8 +436,9 @@ export class WorkspaceSession {
       contextTokens: ctxLen + question.length,
       promptTokens: [...c.tokens, ...question],
       steps,
+      ...(attention.steps > 0 ? { attention: Array.from(attention.pages) } : {}),
     };
-    const citations = [...answerCitations(answer, c.manifest), ...pageCitations(pageSelectionCounts(steps, c.manifest, trace.pageBudget), c.manifest)];
+    const citations = [...answerCitations(answer, c.manifest), ...attentionCitations(attention.pages, c.manifest)];
     return {
       reason,
       answer,

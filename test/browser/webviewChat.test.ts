@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Citation } from '../../gpu/citation';
 import type { FromWebview, ToWebview } from '../../webview/protocol';
 import { fitViewport, xOfPage, yOfStep } from '../../webview/heatmap/viewport';
 import { syntheticTrace } from '../fixtures/traces/generate';
@@ -217,6 +218,54 @@ test('chat: hovering an answer token highlights its heatmap row; view state surv
   const detail = (await page.evaluate(`performance.getEntriesByName('questLens/heatmap/drawAll')[0].detail`)) as { pageSpan: number };
   assert.ok(detail.pageSpan < 9, `the zoom survived the reload (showing ${detail.pageSpan} of 9 pages)`);
   assert.equal(await page.locator('a.file-ref').count(), 2);
+  await context.close();
+});
+
+test('chat: a finished answer lists its citations as text; a click opens the lines; a restore keeps them; the heatmap shows the answer\'s attention row', async () => {
+  const { context, page, errors } = await open(chat.url);
+  await applyVsCodeTheme(page, 'dark');
+  await streamHostileAnswer(page);
+  // A path is file-system text: it must stay text too.
+  const hostilePath = 'lib/<img src=x onerror="window.__pwned=7">.py';
+  const citations: Citation[] = [
+    { source: 'answer', folder: 0, path: 'src/alpha.ts', line: 3, endLine: 3 },
+    { source: 'attention', folder: 0, path: hostilePath, line: 3, endLine: 4, pages: [5, 4], mass: 0.261 },
+  ];
+  await send(page, { type: 'answer/didFinish', done: true, turnId: 't1', reason: 'stop', citations });
+  const sources = `Array.from(document.querySelectorAll('.turn-sources .source')).map((li) => li.textContent)`;
+  await waitUntil(page, `${sources}.length === 2`);
+  assert.deepEqual(await page.evaluate(sources), ['src/alpha.ts:3cited', `${hostilePath}:3–426% attention`]);
+  assert.equal(await page.evaluate(`document.querySelectorAll('.turns img').length`), 0);
+  await page.getByRole('button', { name: `Open ${hostilePath}:3–4 (26% of the answer's attention to the files)` }).click();
+  await waitForPosted(page, 'editor/open');
+  assert.deepEqual((await posted(page)).find((m) => m.type === 'editor/open'), { type: 'editor/open', path: hostilePath, folder: 0, line: 3, endLine: 4 });
+  assert.equal(await page.evaluate('window.__pwned ?? null'), null);
+
+  // The host resends the conversation with the citations it kept.
+  await send(page, { type: 'chat/didRestore', turns: [{ turnId: 't1', question: 'Where?', tokens: HOSTILE_TOKENS, status: 'stop', citations }] });
+  await waitUntil(page, `${sources}.length === 2`);
+
+  // The finished trace carries the answer's attention per page: its row appears under the aggregate row, page 0 (the
+  // most attended page of file text) in full heat, page 1 (none) in the background colour.
+  await send(page, { type: 'heatmap/didUpdate', turnId: 't1', trace: { ...tinyTrace, attention: [5, 0, 1, 2, 0.5, 3, 0, 9, 40] }, manifest: tinyManifest });
+  await waitForPaint(page);
+  assert.equal(await page.locator('canvas.hm-received').isVisible(), true);
+  const box = await mainCanvasBox(page);
+  const vp = fitViewport(box.width, box.height, { pages: 9, steps: 5 });
+  assert.deepEqual(await canvasPixel(page, 'canvas.hm-received', xOfPage(vp, 0.5), 2), hexRgba('#d18616'));
+  assert.deepEqual(await canvasPixel(page, 'canvas.hm-received', xOfPage(vp, 1.5), 2), hexRgba('#1f1f1f'));
+  // The table view says the same in words: page 0 holds 5 of the 11.5 the pages of file text received.
+  await page.getByRole('button', { name: 'Show the heatmap as tables' }).click();
+  const attentionRows = await page.locator('.hm-tables table').nth(3).locator('tbody tr').allInnerTexts();
+  assert.deepEqual(attentionRows.slice(0, 2).map((r) => r.split('\t')), [
+    ['0', 'demo/src/alpha.ts (header)', '43.5%'],
+    ['5', 'demo/lib/beta.py lines 3–4', '26.1%'],
+  ]);
+  // Without it (a streaming trace) the row is hidden.
+  await send(page, { type: 'heatmap/didUpdate', turnId: 't1', trace: tinyTrace, manifest: tinyManifest });
+  await waitForPaint(page);
+  assert.equal(await page.locator('canvas.hm-received').isVisible(), false);
+  assert.deepEqual(errors, []);
   await context.close();
 });
 

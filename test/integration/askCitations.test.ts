@@ -3,7 +3,7 @@
 // [18,18) [18,22) [22,27)). Pure: no GPU; expected values worked out by hand from those lists.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { answerCitations, pageCitations, pageSelectionCounts, pagesSelectedPerFile } from '../../gpu/session/citations';
+import { answerCitations, attentionCitations, pageSelectionCounts, pagesSelectedPerFile } from '../../gpu/session/citations';
 import type { TraceStep } from '../../gpu/trace';
 import { tinyManifest, tinySteps } from '../fixtures/traces/tiny';
 
@@ -32,17 +32,24 @@ test('page selection counts: every sparse layer and KV head counts, the step\'s 
   assert.deepEqual(Array.from(pageSelectionCounts([dense], tinyManifest, 3)), [0, 0, 0, 0, 0, 0, 0]);
 });
 
-test('page citations: the most selected pages as line ranges, merged within a file', () => {
-  const counts = Float64Array.from([1, 2, 4, 6, 1, 2, 0]);
-  // Top 3: page 3 (alpha line 3 and beta's header + line 1, two tokens each: alpha, first in context order),
-  // page 2 (alpha lines 2–3), page 1 (alpha lines 1–2): one merged range.
-  assert.deepEqual(pageCitations(counts, tinyManifest), [{ folder: 0, path: 'src/alpha.ts', line: 1, endLine: 3, source: 'pages' }]);
-  // Top 4 adds page 5 (beta lines 3–4, after page 1 by page order among equals).
-  assert.deepEqual(pageCitations(counts, tinyManifest, 4), [
-    { folder: 0, path: 'src/alpha.ts', line: 1, endLine: 3, source: 'pages' },
-    { folder: 0, path: 'lib/beta.py', line: 3, endLine: 4, source: 'pages' },
+test('attention citations: the most attended context pages as line ranges, merged within a file, with their share', () => {
+  // Pages p0…p8 of the cache; p7 (question framing + answer) and p8 (answer) are past the 27-token context.
+  // p0: alpha's header (cited as line 1); p2: alpha 2–3; p3: alpha 3 + beta header and line 1 (2 tokens each: the
+  // first in context order); p4: beta 1–3; p5: beta 3–4. Context file pages hold 5 + 1 + 2 + 0.5 + 3 = 11.5.
+  const mass = [5, 0, 1, 2, 0.5, 3, 0, 9, 40];
+  assert.deepEqual(attentionCitations(mass, tinyManifest), [
+    { folder: 0, path: 'src/alpha.ts', line: 1, endLine: 1, pages: [0], mass: 5 / 11.5, source: 'attention' },
+    { folder: 0, path: 'lib/beta.py', line: 3, endLine: 4, pages: [5], mass: 3 / 11.5, source: 'attention' },
+    { folder: 0, path: 'src/alpha.ts', line: 3, endLine: 3, pages: [3], mass: 2 / 11.5, source: 'attention' },
   ]);
-  assert.deepEqual(pageCitations(new Float64Array(7), tinyManifest), []);
+  // The 4th page (p2, alpha 2–3) bridges alpha 1 and alpha 3: one citation of three pages, most attended first.
+  assert.deepEqual(attentionCitations(mass, tinyManifest, 4), [
+    { folder: 0, path: 'src/alpha.ts', line: 1, endLine: 3, pages: [0, 3, 2], mass: 8 / 11.5, source: 'attention' },
+    { folder: 0, path: 'lib/beta.py', line: 3, endLine: 4, pages: [5], mass: 3 / 11.5, source: 'attention' },
+  ]);
+  // Nothing attended in the context: no citation; a trace shorter than the context is read as far as it goes.
+  assert.deepEqual(attentionCitations([0, 0, 0, 0, 0, 0, 0, 9], tinyManifest), []);
+  assert.deepEqual(attentionCitations([0, 0, 1], tinyManifest), [{ folder: 0, path: 'src/alpha.ts', line: 2, endLine: 3, pages: [2], mass: 1, source: 'attention' }]);
 });
 
 test('pages selected per file: distinct pages and selections, a shared page counted for both files', () => {

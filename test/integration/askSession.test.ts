@@ -234,7 +234,15 @@ test('a cancelled prefill keeps the runs it finished; the next prefill goes on f
     answer.trace.steps.every((st) => st.pages.length === 5 && st.pages.every((heads) => heads.length === 4 && heads.every((p) => p.length === 0))),
     'dense steps list no pages for each of the 5 layers × 4 KV heads',
   );
-  assert.ok(answer.citations.every((c) => c.source === 'answer'), 'dense decoding makes no page citations');
+  // Dense decoding cites where its attention went, like Quest; the trace carries the attention per page.
+  const attention = answer.citations.filter((c) => c.source === 'attention');
+  assert.ok(attention.length > 0, 'dense decoding cites from attention');
+  assert.equal(answer.trace.attention?.length, Math.floor(answer.trace.steps.at(-1)!.position / 16) + 1);
+  // Only the context's keys count: the question and the answer, which draw much of the attention, add nothing to the
+  // page the context shares with the question nor to the pages after it (they used to take the top citation).
+  const contextPages = Math.ceil(s.contextTokens!.length / 16);
+  assert.ok(s.contextTokens!.length % 16 !== 0, 'the fixture context ends inside a page');
+  assert.deepEqual(answer.trace.attention!.slice(contextPages).filter((m) => m !== 0), [], 'pages after the context received nothing');
   s.dispose();
 });
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { TraceShapeError } from '../../webview/errors';
 import { Bands, linesOfTokens } from '../../webview/heatmap/bands';
-import { describeCell, stepRuns } from '../../webview/heatmap/describe';
+import { describeCell, describeReceived, stepRuns } from '../../webview/heatmap/describe';
 import { HeatmapModel, LAYER_DENSE, openTargetOf } from '../../webview/heatmap/model';
 import { syntheticTrace } from '../fixtures/traces/generate';
 import { tinyManifest, tinyPageTexts, tinyScoredTrace, tinySteps, tinyTrace } from '../fixtures/traces/tiny';
@@ -129,6 +129,28 @@ test('tiny: score levels are min–max scaled per step, attention by the step ma
   assert.equal(tiny().levelAt('score', 0, 0), undefined);
 });
 
+test('tiny: a step without scores or attention (the first, chosen by prefill) has an empty row; the others are drawn', () => {
+  const [first, ...rest] = tinyScoredTrace.steps;
+  const { scores: _scores, attention: _attention, ...bare } = first;
+  const m = new HeatmapModel({ ...tinyScoredTrace, steps: [bare, ...rest] }, tinyManifest);
+  assert.ok(m.hasScores && m.hasAttention);
+  assert.deepEqual([m.rows('score')[0].length, m.rows('attention')[0].length], [0, 0]);
+  assert.equal(m.levelAt('attention', 0, 3), undefined);
+  assert.deepEqual(Array.from(m.rows('attention')[1]), [255, 128, 85, 64, 51, 43, 36, 32]); // position 31: 8 pages
+});
+
+test('tiny: the answer\'s attention row, scaled by the most attended page of file text, and each page\'s share', () => {
+  // Pages 0–6 hold file text (5 + 0 + 1 + 2 + 0.5 + 3 + 0 = 11.5); page 7 (prompt, answer) and page 8 (answer) do not.
+  const m = new HeatmapModel({ ...tinyTrace, attention: [5, 0, 1, 2, 0.5, 3, 0, 9, 40] }, tinyManifest);
+  assert.deepEqual(Array.from(m.received!), [255, 0, 51, 102, 26, 153, 0, 255, 255]);
+  assert.equal(m.receivedAt(0), 5 / 11.5);
+  assert.equal(m.receivedAt(7), 0);
+  assert.deepEqual(describeReceived(m, 5), ["Page 5: 26.1% of the answer's attention to the files", 'demo/lib/beta.py lines 3–4']);
+  assert.deepEqual(describeReceived(m, 7), ['Page 7: (prompt), (answer) (not file text: never cited)']);
+  assert.equal(tiny().received, undefined);
+  assert.equal(describeReceived(tiny(), 0), undefined);
+});
+
 test('tiny: cell descriptions and per-step runs', () => {
   const m = tiny();
   const hot = describeCell(m, 0, 3);
@@ -205,6 +227,7 @@ test('malformed traces and manifests throw TraceShapeError naming the values', (
     ['overlap', () => new HeatmapModel(tinyTrace, { ...tinyManifest, files: [tinyManifest.files[0], { ...tinyManifest.files[1], tokenStart: 10 }] }), /starts at token 10, inside the previous span \(which ends at 14\)/],
     ['past context', () => new HeatmapModel({ ...tinyTrace, contextTokens: 20, steps: [] }, tinyManifest), /ends at token 27, past the trace's contextTokens \(20\)/],
     ['version', () => new HeatmapModel({ ...tinyTrace, version: 2 as 1 }), /trace.version must be 1, got 2/],
+    ['attention', () => new HeatmapModel({ ...tinyTrace, attention: new Array(10).fill(1) }), /trace.attention must have one entry per page \(at most 9\), got 10/],
   ];
   for (const [name, make, message] of cases) {
     assert.throws(make, (err: unknown) => err instanceof TraceShapeError && message.test(err.message), name);

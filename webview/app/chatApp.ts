@@ -18,6 +18,8 @@ export class ChatApp {
   private readonly turns = new Map<string, TurnView>();
   private readonly list: HTMLElement;
   private readonly banner: HTMLElement;
+  /** Shown while there are no turns: the model and what it can answer (`chat/didUpdateWelcome`). */
+  private readonly welcome: HTMLElement;
   private readonly heatmap: HeatmapView;
   private readonly details: HTMLDetailsElement;
   private readonly heatmapTitle: HTMLElement;
@@ -38,6 +40,9 @@ export class ChatApp {
     this.banner.className = 'banner';
     this.banner.setAttribute('role', 'alert');
     this.banner.hidden = true;
+    this.welcome = doc.createElement('div');
+    this.welcome.className = 'welcome';
+    this.welcome.hidden = true;
     this.list = doc.createElement('div');
     this.list.className = 'turns';
     this.list.setAttribute('role', 'log');
@@ -92,7 +97,7 @@ export class ChatApp {
     });
     form.hidden = !host.interactive;
 
-    root.replaceChildren(this.banner, this.list, this.details, form);
+    root.replaceChildren(this.banner, this.welcome, this.list, this.details, form);
     if (data.turns) this.restoreTurns(data.turns);
     if (data.heatmap) this.showHeatmap(data.heatmap);
     if (saved.scrollTop !== undefined) this.list.scrollTop = saved.scrollTop;
@@ -126,6 +131,9 @@ export class ChatApp {
         this.heatmap.clear();
         this.updateAsk();
         return;
+      case 'chat/didUpdateWelcome':
+        this.showWelcome(msg.model, msg.about);
+        return;
       case 'answer/didAppendToken': {
         const turn = this.turns.get(msg.turnId);
         if (!turn) return;
@@ -144,7 +152,7 @@ export class ChatApp {
         return;
       }
       case 'answer/didFinish':
-        this.turns.get(msg.turnId)?.finish(msg.reason, msg.error);
+        this.turns.get(msg.turnId)?.finish(msg.reason, msg.error, msg.citations);
         this.updateAsk();
         return;
       case 'heatmap/didUpdate': {
@@ -205,6 +213,30 @@ export class ChatApp {
 
   private updateAsk(): void {
     this.askButton.disabled = this.busy();
+    // The welcome belongs to an empty conversation (it has content once the host sent one).
+    this.welcome.hidden = this.turns.size > 0 || !this.welcome.hasChildNodes();
+  }
+
+  private showWelcome(model: string, about: string | undefined): void {
+    const d = this.doc;
+    const title = d.createElement('p');
+    title.className = 'welcome-model';
+    title.textContent = `Model: ${model}`;
+    const parts: HTMLElement[] = [title];
+    if (about) {
+      const text = d.createElement('p');
+      text.textContent = about;
+      parts.push(text);
+    }
+    if (this.host.interactive) {
+      const select = d.createElement('button');
+      select.type = 'button';
+      select.textContent = 'Select Model…';
+      select.addEventListener('click', () => this.host.post('model/select', {}));
+      parts.push(select);
+    }
+    this.welcome.replaceChildren(...parts);
+    this.updateAsk();
   }
 
   private copy(text: string): void {

@@ -1,5 +1,6 @@
-// One question and its streamed answer in the chat: the question, the rendered answer, a status line and the
-// Copy / Stop / Heatmap buttons.
+// One question and its streamed answer in the chat: the question, the rendered answer, its citations once it has
+// finished, a status line and the Copy / Stop / Heatmap buttons.
+import type { Citation } from '../../gpu/citation';
 import type { ErrorData, FinishReason, TurnSnapshot } from '../protocol';
 import { AnswerView, type OpenTarget } from '../markdown/render';
 import type { KnownFile } from '../markdown/fileRefs';
@@ -20,6 +21,8 @@ export class TurnView {
   private tokens: string[] = [];
   private status: TurnSnapshot['status'] = 'streaming';
   private error: ErrorData | undefined;
+  private citations: readonly Citation[] = [];
+  private readonly sources: HTMLElement;
   private readonly statusLine: HTMLElement;
   private readonly stopButton: HTMLButtonElement;
   private readonly copyButton: HTMLButtonElement;
@@ -44,6 +47,10 @@ export class TurnView {
       onCopy: options.onCopy,
       onHoverStep: (step) => options.onHoverStep(turnId, step),
     });
+    this.sources = doc.createElement('div');
+    this.sources.className = 'turn-sources';
+    this.sources.setAttribute('aria-label', 'Sources of this answer');
+    this.sources.hidden = true;
     this.statusLine = doc.createElement('div');
     this.statusLine.className = 'turn-status';
     this.statusLine.setAttribute('role', 'status');
@@ -71,7 +78,7 @@ export class TurnView {
       options.onShowHeatmap(turnId),
     );
     this.heatmapButton.hidden = !options.interactive;
-    this.element.append(q, this.answer.element, this.statusLine, actions);
+    this.element.append(q, this.answer.element, this.sources, this.statusLine, actions);
     this.update();
   }
 
@@ -82,6 +89,7 @@ export class TurnView {
       tokens: this.tokens,
       status: this.status,
       ...(this.error ? { error: this.error } : {}),
+      ...(this.citations.length ? { citations: this.citations } : {}),
     };
   }
 
@@ -94,6 +102,7 @@ export class TurnView {
     this.status = snapshot.status;
     this.error = snapshot.error;
     this.answer.setTokens(this.tokens);
+    this.setCitations(snapshot.citations ?? []);
     this.update();
   }
 
@@ -109,10 +118,11 @@ export class TurnView {
     return true;
   }
 
-  finish(reason: FinishReason, error?: ErrorData): void {
+  finish(reason: FinishReason, error?: ErrorData, citations: readonly Citation[] = []): void {
     this.status = reason;
     this.error = error;
     this.answer.flush();
+    this.setCitations(citations);
     this.update();
   }
 
@@ -127,6 +137,44 @@ export class TurnView {
 
   get streaming(): boolean {
     return this.status === 'streaming';
+  }
+
+  /** The Sources line: each citation opens its lines; attention citations say their share of the attention. */
+  private setCitations(citations: readonly Citation[]): void {
+    this.citations = citations;
+    const items = citations.map((c) => {
+      const where = `${c.path}:${c.line}${c.endLine > c.line ? `–${c.endLine}` : ''}`;
+      const why = c.source === 'answer' ? 'written in the answer' : `${Math.round(c.mass * 100)}% of the answer's attention to the files`;
+      const li = this.doc.createElement('li');
+      li.className = `source ${c.source}`;
+      const link = this.doc.createElement(this.options.interactive ? 'button' : 'span');
+      link.className = 'link-button source-ref';
+      link.textContent = where;
+      link.title = `${where}: ${why}`;
+      if (link instanceof HTMLButtonElement) {
+        link.type = 'button';
+        link.setAttribute('aria-label', `Open ${where} (${why})`);
+        link.addEventListener('click', () => this.options.onOpen({ path: c.path, folder: c.folder, line: c.line, endLine: c.endLine }));
+      }
+      const note = this.doc.createElement('span');
+      note.className = 'source-why';
+      note.textContent = c.source === 'answer' ? 'cited' : `${Math.round(c.mass * 100)}% attention`;
+      li.append(link, note);
+      return li;
+    });
+    if (items.length === 0) {
+      this.sources.replaceChildren();
+      this.sources.hidden = true;
+      return;
+    }
+    const label = this.doc.createElement('span');
+    label.className = 'sources-label';
+    label.textContent = 'Sources';
+    const list = this.doc.createElement('ul');
+    list.className = 'sources-list';
+    list.append(...items);
+    this.sources.replaceChildren(label, list);
+    this.sources.hidden = false;
   }
 
   private update(): void {

@@ -134,6 +134,15 @@ export function describeAggregate(model: HeatmapModel, page: number): string[] |
   ];
 }
 
+/** What hovering the answer's attention row at page `page` says. */
+export function describeReceived(model: HeatmapModel, page: number): string[] | undefined {
+  const share = model.receivedAt(page);
+  if (share === undefined || page < 0 || page >= model.pageCount) return undefined;
+  const info = model.pageInfo(page);
+  if (info.files.length === 0) return [`Page ${page}: ${info.bandLabels.join(', ')} (not file text: never cited)`];
+  return [`Page ${page}: ${(share * 100).toFixed(1)}% of the answer's attention to the files`, ...info.files.map(fileLines)];
+}
+
 /** What hovering the layers × KV heads view says about (layer, head, page) at step `step`. */
 export function describeLayerCell(model: HeatmapModel, step: number, layer: number, head: number, page: number): string[] | undefined {
   const s = model.step(step);

@@ -1,5 +1,6 @@
 // The heatmap's element tree: toolbar, summary, legend, the grid of canvases (bands over the plot, step gutter at
-// its left, aggregate row below), the layers × KV heads view, the file ranking, the table host and a live region.
+// its left, the aggregate row and the answer's attention row below), the layers × KV heads view, the file ranking, the
+// table host and a live region.
 
 export interface HeatmapDom {
   readonly root: HTMLElement;
@@ -19,6 +20,9 @@ export interface HeatmapDom {
   readonly main: HTMLCanvasElement;
   readonly overlay: HTMLCanvasElement;
   readonly aggregate: HTMLCanvasElement;
+  /** The answer's attention per page; hidden (with its label) when the trace has none. */
+  readonly received: HTMLCanvasElement;
+  readonly receivedLabel: HTMLElement;
   readonly layerTitle: HTMLElement;
   readonly layerLabels: HTMLCanvasElement;
   readonly layers: HTMLCanvasElement;
@@ -90,6 +94,10 @@ export function buildHeatmapDom(doc: Document, compact: boolean, withOpenBeside:
   const overlay = hidden(el('canvas', 'hm-overlay', plot));
   el('div', 'hm-agg-label', grid).textContent = 'All';
   const aggregate = hidden(el('canvas', 'hm-agg', grid));
+  const receivedLabel = el('div', 'hm-agg-label', grid);
+  receivedLabel.textContent = 'Attn';
+  receivedLabel.title = 'Attention the whole answer paid to each page (last layers, all query heads)';
+  const received = hidden(el('canvas', 'hm-agg hm-received', grid));
 
   const layerBox = el('div', 'hm-layers', root);
   const layerTitle = el('h4', 'hm-layers-title', layerBox);
@@ -124,6 +132,8 @@ export function buildHeatmapDom(doc: Document, compact: boolean, withOpenBeside:
     main,
     overlay,
     aggregate,
+    received,
+    receivedLabel,
     layerTitle,
     layerLabels,
     layers,

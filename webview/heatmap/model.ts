@@ -1,5 +1,6 @@
 // The heatmap's data: per decode step, how many sparse (layer, KV head) pairs selected each page; optional per-page
-// score and attention levels; the aggregate row and per-file counts. Pure (no DOM), so it runs under node tests.
+// score and attention levels; the aggregate row, the answer's attention per page, and per-file counts. Pure (no DOM),
+// so it runs under node tests.
 // appendStep costs O(pages in context + pages selected), never O(steps × pages), so streaming stays cheap.
 import type { ContextManifest } from '../../extension/context/manifest';
 import type { SelectionTrace, TraceStep } from '../../gpu/trace';
@@ -75,15 +76,22 @@ export class HeatmapModel {
   readonly bands: Bands;
   /** Sparse (layer, KV head) pairs: the denominator of a cell's selected fraction. */
   readonly sparsePairs: number;
-  /** Fixed by the first step: whether steps carry scores / attention (then every step must). */
-  private scores: boolean | undefined;
-  private attention: boolean | undefined;
+  /** Whether any step carried scores / attention (a step without them, like the first one, has an empty row). */
+  private scores = false;
+  private attention = false;
+  /**
+   * (pageCount) the answer's attention per page (trace.attention) as 0..255, scaled by the most attended page that
+   * holds file text (pages of the question and answer, which can get more, are capped at 255); absent without it.
+   */
+  readonly received: Uint8Array | undefined;
+  /** (pageCount) each page's share of the answer's attention to pages holding file text (0 for the others). */
+  private readonly receivedShare: Float64Array | undefined;
   private readonly steps: TraceStep[] = [];
   /** (steps) rows of (pages at that step): sparse pairs that selected the page. */
   private readonly counts: Uint16Array[] = [];
-  /** (steps) rows of (pages at that step) 0..255: mean score over sparse pairs, min–max scaled per step. */
+  /** (steps) rows of (pages at that step; none when the step has no scores) 0..255: mean score, min–max scaled. */
   private readonly scoreLevels: Uint8Array[] = [];
-  /** (steps) rows of (pages at that step) 0..255: attention mass, scaled by the step's largest. */
+  /** (steps) rows of (pages at that step; none when the step has no attention) 0..255: by the step's largest. */
   private readonly attentionLevels: Uint8Array[] = [];
   /** (capacity ≥ pageCount) steps at which each page was selected by any sparse pair. */
   private agg = new Uint32Array(64);
@@ -117,6 +125,19 @@ export class HeatmapModel {
     this.bandPagesChosen = new Uint32Array(this.bands.list.length);
     this.pages = this.pagesAtPosition(trace.contextTokens);
     for (const step of trace.steps ?? []) this.appendStep(step);
+    if (trace.attention !== undefined) {
+      const received = trace.attention;
+      checkTrace(
+        Array.isArray(received) && received.length <= this.pages,
+        `trace.attention must have one entry per page (at most ${this.pages}), got ${Array.isArray(received) ? received.length : typeof received}`,
+      );
+      const mass = Float64Array.from({ length: this.pages }, (_, p) => (Number.isFinite(received[p]) && received[p] > 0 ? received[p] : 0));
+      const inFiles = Float64Array.from(mass, (m, p) => (this.pageInfo(p).files.length > 0 ? m : 0));
+      const top = inFiles.reduce((a, b) => Math.max(a, b), 0);
+      const total = inFiles.reduce((a, b) => a + b, 0);
+      this.received = Uint8Array.from(mass, (m) => (top > 0 ? Math.min(255, Math.round((m * 255) / top)) : 0));
+      this.receivedShare = Float64Array.from(inFiles, (m) => (total > 0 ? m / total : 0));
+    }
   }
 
   get stepCount(): number {
@@ -134,6 +155,11 @@ export class HeatmapModel {
   }
   get hasAttention(): boolean {
     return this.attention === true;
+  }
+
+  /** `page`'s share of the answer's attention to file pages (0..1), or undefined without the answer's attention. */
+  receivedAt(page: number): number | undefined {
+    return this.receivedShare?.[page];
   }
 
   /** Pages holding tokens [0, position]: the query at `position` sees its own key too. */
@@ -179,20 +205,18 @@ export class HeatmapModel {
       }
     }
     // Everything that can throw runs before the first change to the model's state.
-    const hasScores = this.scores ?? step.scores !== undefined;
-    const hasAttention = this.attention ?? step.attention !== undefined;
-    const scoreRow = hasScores ? scoreLevels(step, s, pages, layers, denseLayers, kvHeads) : undefined;
-    const attentionRow = hasAttention ? attentionLevels(step, s, pages) : undefined;
-    this.scores = hasScores;
-    this.attention = hasAttention;
+    const scoreRow = step.scores !== undefined ? scoreLevels(step.scores, s, pages, layers, denseLayers, kvHeads) : new Uint8Array(0);
+    const attentionRow = step.attention !== undefined ? attentionLevels(step.attention, s, pages) : new Uint8Array(0);
+    this.scores ||= step.scores !== undefined;
+    this.attention ||= step.attention !== undefined;
     this.ensureCapacity(pages);
     for (const p of newly) {
       if (this.agg[p]++ === 0) this.forBandsOfPage(p, (b) => this.bandPagesChosen[b]++);
       this.forBandsOfPage(p, (b) => this.bandPageSteps[b]++);
     }
     this.counts.push(row);
-    if (scoreRow) this.scoreLevels.push(scoreRow);
-    if (attentionRow) this.attentionLevels.push(attentionRow);
+    this.scoreLevels.push(scoreRow);
+    this.attentionLevels.push(attentionRow);
     this.steps.push(step);
     this.pages = Math.max(this.pages, pages);
   }
@@ -332,16 +356,14 @@ export class HeatmapModel {
 
 /** Mean score over sparse layer-heads per page, min–max scaled to 0..255 within the step (scores are unitless). */
 function scoreLevels(
-  step: TraceStep,
+  scores: NonNullable<TraceStep['scores']>,
   s: number,
   pages: number,
   layers: number,
   denseLayers: number,
   kvHeads: number,
 ): Uint8Array {
-  const scores = step.scores;
-  checkTrace(scores !== undefined, `step ${s}: scores are missing, but step 0 had them`);
-  checkTrace(scores.length === layers, `step ${s}: scores must have one entry per layer (${layers}), got ${scores.length}`);
+  checkTrace(Array.isArray(scores) && scores.length === layers, `step ${s}: scores must have one entry per layer (${layers}), got ${scores.length}`);
   const sum = new Float64Array(pages);
   for (let l = denseLayers; l < scores.length; l++) {
     for (let h = 0; h < kvHeads; h++) {
@@ -358,11 +380,9 @@ function scoreLevels(
   return scaleToLevels(sum, true);
 }
 
-function attentionLevels(step: TraceStep, s: number, pages: number): Uint8Array {
-  const attention = step.attention;
-  checkTrace(attention !== undefined, `step ${s}: attention is missing, but step 0 had it`);
+function attentionLevels(attention: NonNullable<TraceStep['attention']>, s: number, pages: number): Uint8Array {
   checkTrace(
-    attention.length >= pages - 1 && attention.length <= pages,
+    Array.isArray(attention) && attention.length >= pages - 1 && attention.length <= pages,
     `step ${s}: attention must have one entry per page in context (${pages}), got ${attention.length}`,
   );
   const mass = new Float64Array(pages);

@@ -10,11 +10,15 @@ export interface TableOptions {
   readonly stepRows?: number;
 }
 
-/** Builds the three tables: files by pages chosen, pages chosen at each step, pages chosen most often. */
+/**
+ * Builds the tables: files by pages chosen, pages chosen at each step, pages chosen most often, and (when the trace
+ * has it) the pages the answer paid the most attention to.
+ */
 export function buildTables(doc: Document, model: HeatmapModel, options: TableOptions): HTMLElement {
   const wrap = doc.createElement('div');
   wrap.className = 'hm-tables';
   wrap.append(filesTable(doc, model, options), stepsTable(doc, model, options), pagesTable(doc, model, options));
+  if (model.received) wrap.append(attentionTable(doc, model, options));
   return wrap;
 }
 
@@ -120,20 +124,29 @@ function pagesTable(doc: Document, model: HeatmapModel, options: TableOptions): 
     .filter((p) => agg[p] > 0)
     .sort((a, b) => agg[b] - agg[a] || a - b)
     .slice(0, 50);
-  for (const p of order) {
-    const info = model.pageInfo(p);
-    const where: Node =
-      info.files.length === 0
-        ? doc.createTextNode(info.bandLabels.join(', '))
-        : (() => {
-            const span = doc.createElement('span');
-            info.files.forEach((f, i) => {
-              if (i > 0) span.append(doc.createTextNode('; '));
-              span.append(openButton(doc, fileLines(f), options, openTargetOf(f)));
-            });
-            return span;
-          })();
-    body.append(row(doc, [String(p), where, `${agg[p]} of ${model.stepCount}`], true));
-  }
+  for (const p of order) body.append(row(doc, [String(p), pageWhere(doc, model, p, options), `${agg[p]} of ${model.stepCount}`], true));
   return t;
+}
+
+function attentionTable(doc: Document, model: HeatmapModel, options: TableOptions): HTMLElement {
+  const [t, body] = table(doc, 'Pages of file text the whole answer paid the most attention to (top 20)', ['Page', 'Where', 'Share of the attention to files']);
+  const share = Array.from({ length: model.pageCount }, (_, p) => model.receivedAt(p) ?? 0);
+  const order = Array.from(share.keys())
+    .filter((p) => share[p] > 0)
+    .sort((a, b) => share[b] - share[a] || a - b)
+    .slice(0, 20);
+  for (const p of order) body.append(row(doc, [String(p), pageWhere(doc, model, p, options), `${(share[p] * 100).toFixed(1)}%`], true));
+  return t;
+}
+
+/** The files and lines of a page, each a button that opens them (or the page's band labels when it holds no file). */
+function pageWhere(doc: Document, model: HeatmapModel, page: number, options: TableOptions): Node {
+  const info = model.pageInfo(page);
+  if (info.files.length === 0) return doc.createTextNode(info.bandLabels.join(', '));
+  const span = doc.createElement('span');
+  info.files.forEach((f, i) => {
+    if (i > 0) span.append(doc.createTextNode('; '));
+    span.append(openButton(doc, fileLines(f), options, openTargetOf(f)));
+  });
+  return span;
 }

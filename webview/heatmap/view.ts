@@ -7,7 +7,7 @@ import type { HeatmapData, OpenTarget as OpenFileTarget } from '../protocol';
 import { drawBands, drawGutter, drawLayerLabels, drawOverlay, type SizedCanvas } from './axes';
 import { RasterCanvas } from './canvas';
 import { heatLut, packPixel } from './colors';
-import { describeAggregate, describeBand, describeCell, describeLayerCell, fileLines, tokenLabel } from './describe';
+import { describeAggregate, describeBand, describeCell, describeLayerCell, describeReceived, fileLines, tokenLabel } from './describe';
 import { buildHeatmapDom, type HeatmapDom } from './dom';
 import { keyAction, type Cell } from './keys';
 import { ariaLabel, renderFileList, renderLegend, summaryText } from './legend';
@@ -67,6 +67,7 @@ export class HeatmapView {
   private readonly dom: HeatmapDom;
   private readonly main: RasterCanvas;
   private readonly agg: RasterCanvas;
+  private readonly received: RasterCanvas;
   private readonly layers: RasterCanvas;
   private readonly tooltip: Tooltip;
   private model: HeatmapModel | undefined;
@@ -106,6 +107,7 @@ export class HeatmapView {
     this.element = this.dom.root;
     this.main = new RasterCanvas(this.dom.main);
     this.agg = new RasterCanvas(this.dom.aggregate);
+    this.received = new RasterCanvas(this.dom.received);
     this.layers = new RasterCanvas(this.dom.layers);
     this.tooltip = new Tooltip(doc, this.element);
     const d = this.dom;
@@ -127,7 +129,7 @@ export class HeatmapView {
       this.bandsDrawnFor = '';
       this.invalidate('full');
     });
-    for (const c of [d.main, d.aggregate, d.bands, d.gutter, d.layers, d.layerLabels]) this.resizeObserver.observe(c);
+    for (const c of [d.main, d.aggregate, d.received, d.bands, d.gutter, d.layers, d.layerLabels]) this.resizeObserver.observe(c);
     this.wireMain(d.main);
     this.wireStrip(d.bands, (fp) => {
       const m = this.model;
@@ -137,6 +139,13 @@ export class HeatmapView {
       const m = this.model;
       const page = Math.floor(fp);
       const lines = m && describeAggregate(m, page);
+      const f = m?.pageInfo(page).files[0];
+      return lines && { lines, ...(f ? { open: openTargetOf(f) } : {}) };
+    });
+    this.wireStrip(d.received, (fp) => {
+      const m = this.model;
+      const page = Math.floor(fp);
+      const lines = m && describeReceived(m, page);
       const f = m?.pageInfo(page).files[0];
       return lines && { lines, ...(f ? { open: openTargetOf(f) } : {}) };
     });
@@ -167,6 +176,7 @@ export class HeatmapView {
     }
     measure('buildModel', t0, { steps: model.stepCount, pages: model.pageCount });
     this.model = model;
+    this.dom.received.hidden = this.dom.receivedLabel.hidden = model.received === undefined;
     this.expectedSteps = data.expectedSteps ?? 0;
     this.reserved = this.dataExtent();
     if ((this.mode === 'score' && !model.hasScores) || (this.mode === 'attention' && !model.hasAttention)) {
@@ -340,6 +350,7 @@ export class HeatmapView {
     if (model && this.fitted) this.sizePlot(model);
     if (this.main.resize(...this.cssSize(this.dom.main), this.dpr)) this.dirty.full = this.dirty.axes = this.dirty.overlay = true;
     this.agg.resize(...this.cssSize(this.dom.aggregate), this.dpr);
+    this.received.resize(...this.cssSize(this.dom.received), this.dpr);
     if (!model) {
       this.dirty = { full: false, fromStep: Infinity, overlay: false, axes: false, layers: false, lists: false };
       return;
@@ -456,6 +467,10 @@ export class HeatmapView {
     const aggVp: Viewport = { ...vp, width: this.agg.width, height: this.agg.height, stepStart: 0, stepSpan: 1 };
     const lut = heatLut(Math.max(1, model.stepCount), t.background, t.heat);
     this.agg.drawAll(aggVp, [model.aggregate()], { lut, absent: packPixel(t.absent) });
+    if (model.received) {
+      const receivedVp: Viewport = { ...aggVp, width: this.received.width, height: this.received.height };
+      this.received.drawAll(receivedVp, [model.received], { lut: heatLut(255, t.background, t.heat, 0), absent: packPixel(t.absent) });
+    }
   }
 
   /** The layers × KV heads view of the hovered, highlighted, focused or last step; dense layers in their colour. */

@@ -1,0 +1,162 @@
+// `npm run eval` options. Defaults depend on the adapter: on a GPU they are the model card's run (4K/8K/16K, every
+// budget, ≈ 120 questions per length, ≤ 8 minutes on the H100 with --time-limit as the guard); on a software adapter
+// (lavapipe) a small run that still exercises every step.
+import { parseArgs } from 'node:util';
+
+export const evalUsage = `usage: npm run eval -- [options]          (node dist/eval.mjs [options])
+  --model FILE            GGUF model (default model/default.gguf)
+  --corpus DIR            corpus folder with heldout-workspaces/ and heldout-questions.json (default model/.data/corpus)
+  --lengths L,…           context lengths (GPU: 4096,8192,16384; software adapter: 1024)
+  --budgets B,…           Quest token budgets (GPU: 128,256,512,1024,2048; software: 128,256)
+  --max-questions N       questions per context length (GPU: 120; software: 6)
+  --per-workspace N       at most N questions from one packed workspace (default 8)
+  --workspaces N|a,b,…    the first N held-out packages in seeded order, or these packages (GPU: 64; software: 8)
+  --passkeys N            pass keys per context length (GPU: 10; software: 2)
+  --page-size P           tokens per KV page (default 16)
+  --dense-layers L        leading layers dense in quest mode (default 2)
+  --aggregation max|sum   page score over a KV head's query heads (default sum)
+  --seed S                package order, question choice and pass keys (default 1)
+  --time-limit S          seconds; no new workspace or pass key starts after each length's share (GPU: 420; software: none)
+  --out DIR               where the results JSON goes (default eval/results)
+node dist/eval.mjs report RESULTS.json [--card model/README.md]   fills the model card's evaluation section
+node dist/eval.mjs pack-heldout [--corpus DIR] [--workspaces N|a,b,…] [--seed S] --out FILE.tar.xz
+                                                                     the chosen held-out packages, for the GPU machine`;
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(`${message}\n\n${evalUsage}`);
+    this.name = 'UsageError';
+  }
+}
+
+export type WorkspacePick = { readonly count: number } | { readonly names: readonly string[] };
+
+export interface EvalOptions {
+  readonly model: string;
+  readonly corpus: string;
+  readonly lengths: readonly number[];
+  readonly budgets: readonly number[];
+  readonly maxQuestions: number;
+  readonly perWorkspace: number;
+  readonly workspaces: WorkspacePick;
+  readonly passkeys: number;
+  readonly pageSize: number;
+  readonly denseLayers: number;
+  readonly aggregation: 'max' | 'sum';
+  readonly seed: number;
+  /** Seconds; Infinity: none. */
+  readonly timeLimit: number;
+  readonly out: string;
+}
+
+const gpuDefaults = { lengths: '4096,8192,16384', budgets: '128,256,512,1024,2048', 'max-questions': '120', workspaces: '64', passkeys: '10', 'time-limit': '420' };
+const softwareDefaults = { lengths: '1024', budgets: '128,256', 'max-questions': '6', workspaces: '8', passkeys: '2', 'time-limit': 'none' };
+
+/** Where the committed default model lives. */
+export const defaultModelPath = 'model/default.gguf';
+
+const spec = {
+  model: { type: 'string', default: defaultModelPath },
+  corpus: { type: 'string', default: 'model/.data/corpus' },
+  lengths: { type: 'string' },
+  budgets: { type: 'string' },
+  'max-questions': { type: 'string' },
+  'per-workspace': { type: 'string', default: '8' },
+  workspaces: { type: 'string' },
+  passkeys: { type: 'string' },
+  'page-size': { type: 'string', default: '16' },
+  'dense-layers': { type: 'string', default: '2' },
+  aggregation: { type: 'string', default: 'sum' },
+  seed: { type: 'string', default: '1' },
+  'time-limit': { type: 'string' },
+  out: { type: 'string', default: 'eval/results' },
+  card: { type: 'string', default: 'model/README.md' },
+  help: { type: 'boolean', default: false },
+} as const;
+
+export interface ParsedCommand {
+  readonly command: 'run' | 'report' | 'pack-heldout' | 'help';
+  readonly positionals: readonly string[];
+  /** The options as given, resolved per adapter by evalOptions(). */
+  readonly values: OptionValues;
+}
+
+/** Option name → the string given (absent: not given; the flag `help` is a boolean). */
+export type OptionValues = Readonly<Record<string, string | boolean | undefined>>;
+
+export function parseCommand(argv: readonly string[]): ParsedCommand {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], options: spec, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const [first, ...rest] = parsed.positionals;
+  if (parsed.values.help) return { command: 'help', positionals: [], values: parsed.values };
+  if (first === undefined) return { command: 'run', positionals: [], values: parsed.values };
+  if (first !== 'report' && first !== 'pack-heldout') throw new UsageError(`unknown command '${first}'`);
+  return { command: first, positionals: rest, values: parsed.values };
+}
+
+function integer(name: string, v: string, min: number): number {
+  const n = Number(v);
+  if (!(Number.isInteger(n) && n >= min)) throw new UsageError(`--${name} must be an integer >= ${min}, got '${v}'`);
+  return n;
+}
+
+function list(name: string, v: string, min: number): number[] {
+  const out = v.split(',').map((s) => integer(name, s.trim(), min));
+  if (out.length === 0) throw new UsageError(`--${name} is empty`);
+  return out;
+}
+
+export function workspacePick(v: string): WorkspacePick {
+  return /^\d+$/.test(v.trim()) ? { count: integer('workspaces', v.trim(), 1) } : { names: v.split(',').map((s) => s.trim()).filter(Boolean) };
+}
+
+/** The run's options: what was given, else the defaults for a GPU or a software adapter. */
+export function evalOptions(values: OptionValues, software: boolean): EvalOptions {
+  const d = software ? softwareDefaults : gpuDefaults;
+  const v = (name: string) => values[name] as string | undefined;
+  const aggregation = v('aggregation') ?? spec.aggregation.default;
+  if (aggregation !== 'max' && aggregation !== 'sum') throw new UsageError(`--aggregation must be max or sum, got '${aggregation}'`);
+  const timeLimit = v('time-limit') ?? d['time-limit'];
+  const pageSize = integer('page-size', v('page-size') ?? spec['page-size'].default, 1);
+  const budgets = list('budgets', v('budgets') ?? d.budgets, 1);
+  const small = budgets.find((b) => b < pageSize);
+  if (small !== undefined) throw new UsageError(`--budgets ${small} is less than one page (--page-size ${pageSize})`);
+  return {
+    model: v('model') ?? spec.model.default,
+    corpus: v('corpus') ?? spec.corpus.default,
+    lengths: list('lengths', v('lengths') ?? d.lengths, 64),
+    budgets,
+    maxQuestions: integer('max-questions', v('max-questions') ?? d['max-questions'], 0),
+    perWorkspace: integer('per-workspace', v('per-workspace') ?? spec['per-workspace'].default, 1),
+    workspaces: workspacePick(v('workspaces') ?? d.workspaces),
+    passkeys: integer('passkeys', v('passkeys') ?? d.passkeys, 0),
+    pageSize,
+    denseLayers: integer('dense-layers', v('dense-layers') ?? spec['dense-layers'].default, 0),
+    aggregation,
+    seed: integer('seed', v('seed') ?? spec.seed.default, 0),
+    timeLimit: timeLimit === 'none' ? Infinity : integer('time-limit', timeLimit, 1),
+    out: v('out') ?? spec.out.default,
+  };
+}
+
+/** The held-out packages pack-heldout carries: the GPU default unless --workspaces is given. */
+export function packOptions(values: OptionValues): { corpus: string; workspaces: WorkspacePick; seed: number; out: string } {
+  const v = (name: string) => values[name] as string | undefined;
+  const out = v('out');
+  if (!out || out === spec.out.default) throw new UsageError('pack-heldout needs --out FILE.tar.xz');
+  return {
+    corpus: v('corpus') ?? spec.corpus.default,
+    workspaces: workspacePick(v('workspaces') ?? gpuDefaults.workspaces),
+    seed: integer('seed', v('seed') ?? spec.seed.default, 0),
+    out,
+  };
+}
+
+/** The model card `report` rewrites. */
+export function cardPath(values: OptionValues): string {
+  return (values.card as string | undefined) ?? spec.card.default;
+}

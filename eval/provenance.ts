@@ -1,0 +1,44 @@
+// Where a run came from: the commit (EVAL_COMMIT / EVAL_DIRTY on the GPU machine, which gets the working tree without
+// .git), the NVIDIA driver when there is one, the webgpu package's version, and a file's sha256.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+export function commit(): { commit: string; dirty: boolean } {
+  const git = (args: string[]) => execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  let hash = process.env.EVAL_COMMIT;
+  let dirty = process.env.EVAL_DIRTY === undefined ? undefined : process.env.EVAL_DIRTY === '1';
+  try {
+    hash ??= git(['rev-parse', 'HEAD']);
+    dirty ??= git(['status', '--porcelain', '--untracked-files=no']) !== '';
+  } catch {
+    // no git here (the GPU machine): what EVAL_COMMIT said, or unknown
+  }
+  return { commit: hash ?? 'unknown', dirty: dirty ?? true };
+}
+
+export function driver(): { driver?: string } {
+  try {
+    const out = execFileSync('nvidia-smi', ['--query-gpu=name,driver_version', '--format=csv,noheader'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return { driver: `NVIDIA ${out.trim().split('\n')[0].split(', ').reverse().join(', ')}` };
+  } catch {
+    return {};
+  }
+}
+
+export function packageVersion(name: string): string {
+  try {
+    // dist/eval.mjs is ESM (no __filename); the test bundles are CommonJS (no import.meta).
+    const req = createRequire(typeof __filename === 'string' ? __filename : import.meta.url);
+    return (JSON.parse(readFileSync(req.resolve(`${name}/package.json`), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export async function fileSha256(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
