@@ -9,8 +9,7 @@
 // The default suite is `device` on a hardware GPU and `smoke` on a software adapter (whose results go to a temp
 // folder: lavapipe figures say nothing about speed). BENCH_COMMIT / BENCH_DIRTY override the git commit recorded
 // (the GPU machine gets the working tree without .git).
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,6 +20,7 @@ import { benchAggregation, benchModel } from './modelBench';
 import { type PeerResult, benchPeer, peerContexts, withPeerLimits } from './peer/peerBench';
 import { type PipelineResult, benchPipeline, findRepoRoot } from './pipelineBench';
 import { writeBenchmarksMarkdown } from './report';
+import { commit, driver, packageVersion } from './provenance';
 import type { BenchResult, ModelResult } from './results';
 import { suites } from './suites';
 
@@ -86,7 +86,7 @@ async function main(argv: string[]): Promise<number> {
       schema: 1,
       suite: suite.name,
       date,
-      ...commit(),
+      ...commit('BENCH'),
       command: `node dist/bench.js ${argv.join(' ')}`.trim(),
       device,
       runtime: { node: process.version, webgpu: packageVersion('webgpu'), dawnFlags: benchDawnFlags },
@@ -143,36 +143,6 @@ async function main(argv: string[]): Promise<number> {
     return process.exitCode ? 1 : 0;
   } finally {
     gpu.dispose();
-  }
-}
-
-function commit(): { commit: string; dirty: boolean } {
-  const git = (args: string[]) => execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  let hash = process.env.BENCH_COMMIT;
-  let dirty = process.env.BENCH_DIRTY === undefined ? undefined : process.env.BENCH_DIRTY === '1';
-  try {
-    hash ??= git(['rev-parse', 'HEAD']);
-    dirty ??= git(['status', '--porcelain', '--untracked-files=no']) !== '';
-  } catch {
-    // no git here (the GPU machine): what BENCH_COMMIT said, or unknown
-  }
-  return { commit: hash ?? 'unknown', dirty: dirty ?? true };
-}
-
-function driver(): { driver?: string } {
-  try {
-    const out = execFileSync('nvidia-smi', ['--query-gpu=name,driver_version', '--format=csv,noheader'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    return { driver: `NVIDIA ${out.trim().split('\n')[0].split(', ').reverse().join(', ')}` };
-  } catch {
-    return {};
-  }
-}
-
-function packageVersion(name: string): string {
-  try {
-    return (JSON.parse(readFileSync(require.resolve(`${name}/package.json`), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
   }
 }
 

@@ -7,6 +7,7 @@ import type { QuestKernelTime } from './questSweep';
 import type { ObserveRun } from './observeCost';
 import type { PeerResult } from './peer/peerBench';
 import type { PipelineResult } from './pipelineBench';
+import type { RunProvenance } from './provenance';
 import type { StepTraffic } from './traffic';
 
 export interface DecodeRun {
@@ -56,20 +57,10 @@ export interface ModelResult {
   readonly questKernels?: readonly QuestKernelTime[];
 }
 
-export interface BenchResult {
+/** Fields date, commit, dirty, command and device: RunProvenance. */
+export interface BenchResult extends RunProvenance {
   readonly schema: 1;
   readonly suite: string;
-  readonly date: string;
-  readonly commit: string;
-  readonly dirty: boolean;
-  readonly command: string;
-  readonly device: {
-    readonly description: string;
-    readonly vendor: string;
-    readonly architecture: string;
-    readonly driver?: string;
-    readonly isSoftware: boolean;
-  };
   readonly runtime: { readonly node: string; readonly webgpu: string; readonly dawnFlags: readonly string[] };
   readonly settings: {
     readonly pageSize: number;

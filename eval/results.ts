@@ -2,6 +2,7 @@
 // model sha256, corpus, settings), every question with every configuration's answer, the summary the tables show,
 // and the passkey rows. eval/report.ts turns one file into the model card's tables. The file is rewritten after each
 // workspace, so a run cut short keeps what it measured.
+import type { RunProvenance } from '../bench/provenance';
 import type { EvalTask } from './questions';
 import type { CitedRange } from './score';
 
@@ -66,19 +67,9 @@ export interface PasskeyResult {
   readonly accuracy: Readonly<Record<string, number>>;
 }
 
-export interface EvalResult {
+/** Fields date, commit, dirty, command and device: RunProvenance. */
+export interface EvalResult extends RunProvenance {
   readonly schema: 1;
-  readonly date: string;
-  readonly commit: string;
-  readonly dirty: boolean;
-  readonly command: string;
-  readonly device: {
-    readonly description: string;
-    readonly vendor: string;
-    readonly architecture: string;
-    readonly driver?: string;
-    readonly isSoftware: boolean;
-  };
   readonly runtime: { readonly node: string; readonly webgpu: string };
   readonly model: {
     readonly path: string;

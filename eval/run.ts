@@ -7,6 +7,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { commit, driver, fileSha256, packageVersion } from '../bench/provenance';
 import type { Gpu } from '../gpu/device';
 import { readGguf } from '../gpu/gguf/reader';
 import type { DecodeSettings, ReaderSettings } from '../gpu/protocol';
@@ -18,7 +19,6 @@ import { type AnswerStyle, answerStyles, promptFormatId } from '../model/corpus/
 import { choosePackages, readHeldOut, workspaceGroups } from './heldout';
 import { type EvalOptions, UsageError } from './options';
 import { type PasskeyConfig, passkeyRow, seededRandom } from './passkey';
-import { commit, driver, fileSha256, packageVersion } from './provenance';
 import { chooseQuestions, maxAnswerTokens } from './questions';
 import type { EvalAnswer, EvalRecord, EvalResult, EvalWorkspace, PasskeyResult } from './results';
 import { type CitedRange, citationFileRight, citationLineRight, citationLineSlack, exactMatch, firstTokenRight } from './score';
@@ -64,7 +64,7 @@ export async function runEval(o: EvalOptions, gpu: Gpu, io: EvalIo): Promise<{ r
     ...o.budgets.map((b) => ({ name: `quest ${b}`, decode: { ...dense, mode: 'quest' as const, tokenBudget: b } })),
   ];
   const date = new Date().toISOString();
-  const source = commit();
+  const source = commit('EVAL');
   const device = { description: gpu.summary.description, vendor: gpu.summary.vendor, architecture: gpu.summary.architecture, ...driver(), isSoftware: gpu.summary.isSoftware };
   const model = {
     path: o.model,

@@ -15,6 +15,7 @@ import tileQ4K from './matmulTileQ4K.wgsl';
 import tileQ4_0 from './matmulTileQ4_0.wgsl';
 import tileQ6K from './matmulTileQ6K.wgsl';
 import tileQ8_0 from './matmulTileQ8_0.wgsl';
+import vecEpilogue from './matmulVecEpilogue.wgsl';
 import vecF16 from './matmulVecF16.wgsl';
 import vecF32 from './matmulVecF32.wgsl';
 import vecQ4K from './matmulVecQ4K.wgsl';
@@ -28,10 +29,13 @@ function kernel(name: string, source: string, regions: number): KernelDef {
   return { name, source, bindings: [...Array<'read'>(regions).fill('read'), 'read', 'readWrite', 'uniform'] };
 }
 
-/** A decode kernel: the part's regions, x, bias (read), then y, y1, y2 (readWrite, one per segment), params. */
+/**
+ * A decode kernel: the part's regions, x, bias (read), then y, y1, y2 (readWrite, one per segment), params. Its
+ * source is the type's dot products followed by the reduction and outputs every type shares.
+ */
 function vecKernel(name: string, source: string, regions: number): KernelDef {
   const read = Array<'read'>(regions + 2).fill('read');
-  return { name, source, bindings: [...read, 'readWrite', 'readWrite', 'readWrite', 'uniform'] };
+  return { name, source: `${source}\n${vecEpilogue}`, bindings: [...read, 'readWrite', 'readWrite', 'readWrite', 'uniform'] };
 }
 
 interface TypeKernels {
