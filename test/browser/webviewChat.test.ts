@@ -252,6 +252,8 @@ test('chat: a finished answer lists its citations as text; a click opens the lin
   assert.equal(await page.locator('canvas.hm-received').isVisible(), true);
   const box = await mainCanvasBox(page);
   const vp = fitViewport(box.width, box.height, { pages: 9, steps: 5 });
+  // An earlier paint already satisfied waitForPaint: wait for this trace's row itself (a busy machine draws late).
+  await waitUntil(page, `document.querySelector('canvas.hm-received').getContext('2d').getImageData(${Math.floor(xOfPage(vp, 0.5))}, 2, 1, 1).data[3] > 0`);
   assert.deepEqual(await canvasPixel(page, 'canvas.hm-received', xOfPage(vp, 0.5), 2), hexRgba('#d18616'));
   assert.deepEqual(await canvasPixel(page, 'canvas.hm-received', xOfPage(vp, 1.5), 2), hexRgba('#1f1f1f'));
   // The table view says the same in words: page 0 holds 5 of the 11.5 the pages of file text received.

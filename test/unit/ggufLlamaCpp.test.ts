@@ -58,9 +58,10 @@ test('llama.cpp runs writer-made GGUFs: stories260K re-assembled, and random lla
   assert.deepEqual(golden.tokens, [403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421]);
   assert.deepEqual(llamaCppTokenize(reassembled, text), [[403, 407, 261, 378]]);
   for (const [i, model] of paths.entries()) {
-    const [run] = llamaCppEval(model, 64, [{ prompt: [1], steps: 3 }]);
+    // One step: a random model's argmax can be EOS, after which llama.cpp ends the sequence.
+    const [run] = llamaCppEval(model, 64, [{ prompt: [1], steps: 1 }]);
     assert.deepEqual(llamaCppTokenize(model, text), [[403, 407, 261, 378]], fixtures[i].architecture);
-    assert.equal(run.tokens.length, 3);
+    assert.equal(run.tokens.length, 1);
     // llama.cpp's whole next-token distribution lies on the 512 ids of the file's vocabulary.
     assert.ok(run.probs[0].every(([id]) => Number.isInteger(id) && id >= 0 && id < 512), `${fixtures[i].architecture}: ids ${run.tokens}`);
     const mass = run.probs[0].reduce((sum, [, p]) => sum + p, 0);

@@ -30,6 +30,8 @@ try {
     let next;
     for (let i = 0; i < run.steps; i++) {
       const r = await it.next(next);
+      // node-llama-cpp ends the sequence after an end-of-generation token was fed back.
+      if (r.done) throw new Error(`llama.cpp ended the sequence after ${tokens.length} of ${run.steps} steps (token ${next} is end-of-generation)`);
       const pairs = [...r.value.probabilities.entries()].filter(([, p]) => p >= 1e-7);
       probs.push(pairs);
       next = pairs[0][0];
