@@ -91,16 +91,15 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** Definitions and usages of `text` (a file's text); `isDeclarationFile` for .d.ts / .d.mts / .d.cts. */
-export function findAskables(text: string, isDeclarationFile: boolean): FileAskables {
-  const lines = text.split('\n');
-  const definitions: Definition[] = [];
-  const defined = new Set<string>();
+/**
+ * The lines a question can be about: not inside a block comment (JSDoc example code is not a definition), not blank,
+ * not a line comment, not longer than an answer may be. `n` is the 0-based line index, `raw` the line without its CR.
+ */
+function* codeLines(lines: readonly string[]): Generator<{ n: number; raw: string; trimmed: string }> {
   let inBlockComment = false;
   for (let n = 0; n < lines.length; n++) {
     const raw = lines[n].replace(/\r$/, '');
     const trimmed = raw.trim();
-    // Skip block comments (JSDoc): their example code is not a definition.
     if (inBlockComment) {
       if (trimmed.includes('*/')) inBlockComment = false;
       continue;
@@ -110,6 +109,16 @@ export function findAskables(text: string, isDeclarationFile: boolean): FileAska
       continue;
     }
     if (trimmed === '' || trimmed.startsWith('//') || trimmed.length > MAX_ANSWER_CHARS) continue;
+    yield { n, raw, trimmed };
+  }
+}
+
+/** Definitions and usages of `text` (a file's text); `isDeclarationFile` for .d.ts / .d.mts / .d.cts. */
+export function findAskables(text: string, isDeclarationFile: boolean): FileAskables {
+  const lines = text.split('\n');
+  const definitions: Definition[] = [];
+  const defined = new Set<string>();
+  for (const { n, raw, trimmed } of codeLines(lines)) {
     const indented = raw.length > 0 && (raw[0] === ' ' || raw[0] === '\t');
     let name: string | undefined;
     let kind: DefinitionKind | undefined;
@@ -152,18 +161,7 @@ const WORD = new RegExp(ID, 'g');
 function findUsages(lines: readonly string[], definedHere: ReadonlySet<string>): Usage[] {
   const imports = new Map<string, number>();
   const calls = new Map<string, number>();
-  let inBlockComment = false;
-  for (let n = 0; n < lines.length; n++) {
-    const trimmed = lines[n].replace(/\r$/, '').trim();
-    if (inBlockComment) {
-      if (trimmed.includes('*/')) inBlockComment = false;
-      continue;
-    }
-    if (trimmed.startsWith('/*')) {
-      if (!trimmed.includes('*/')) inBlockComment = true;
-      continue;
-    }
-    if (trimmed === '' || trimmed.startsWith('//') || trimmed.length > MAX_ANSWER_CHARS) continue;
+  for (const { n, trimmed } of codeLines(lines)) {
     if (IMPORT_LINE.test(trimmed)) {
       // Names bound by the import, without the module string.
       const bound = trimmed.replace(/(['"`])(?:\\.|(?!\1).)*\1/g, ' ');
