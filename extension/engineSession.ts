@@ -5,6 +5,7 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import type { ContextManifest, SkippedFile } from './context/manifest';
+import type { ReaderPhase } from './context/packContext';
 import type { ModelSummary } from '../gpu/protocol';
 import { Disposable } from './disposable';
 import type { EngineClient } from './engineClient';
@@ -44,7 +45,8 @@ export interface PrepareOptions {
 
 export type PrepareProgress =
   | { readonly phase: 'load'; readonly bytesDone: number; readonly bytes: number }
-  | { readonly phase: 'tokenize'; readonly files: number; readonly tokens: number }
+  /** The reader: `stage` 'walk' counts files found (`total` 0: not known yet), 'read' and 'tokenize' files done of `total`. */
+  | { readonly phase: 'tokenize'; readonly stage: ReaderPhase; readonly files: number; readonly total: number; readonly tokens: number }
   | { readonly phase: 'prefill'; readonly tokensDone: number; readonly tokens: number; readonly tokensPerSecond: number };
 
 export interface Prepared {
@@ -157,7 +159,7 @@ export class EngineSession extends Disposable {
           ...(o.openFile ? { openFile: o.openFile } : {}),
           ...(this.kvCacheDir ? { kvCacheDir: this.kvCacheDir } : {}),
         },
-        { signal, onChunk: (c) => onProgress({ phase: 'tokenize', files: c.files, tokens: c.tokens }) },
+        { signal, onChunk: (c) => onProgress({ phase: 'tokenize', stage: c.phase, files: c.files, total: c.total, tokens: c.tokens }) },
       );
       const { manifest } = built;
       this.log.info(

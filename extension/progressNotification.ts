@@ -1,16 +1,17 @@
 // A cancellable progress notification that opens on demand: "Load Workspace into Context" opens it at once; an ask
 // opens it only when real work shows up (a model file loading, tokens to prefill), so a question answered from a
-// warm cache does not flash a notification. Cancel aborts the caller's AbortController.
+// warm cache does not flash a notification. Cancel aborts the caller's AbortController. The bar is one report over
+// every step of the preparation (prepareProgress.ts).
 import * as vscode from 'vscode';
-import { formatBytes, percentDone, prefillProgressText } from './format';
 import type { PrepareProgress } from './engineSession';
+import { ProgressIncrements, prepareProgressLine } from './prepareProgress';
 
 export class ProgressNotification implements vscode.Disposable {
   private progress: vscode.Progress<{ message?: string; increment?: number }> | undefined;
   private close: (() => void) | undefined;
   private opening = false;
   private disposed = false;
-  private shownPercent = 0;
+  private readonly increments = new ProgressIncrements();
   private pending: { message: string; percent?: number } | undefined;
 
   constructor(
@@ -26,24 +27,14 @@ export class ProgressNotification implements vscode.Disposable {
       this.open();
       return;
     }
-    const increment = percent !== undefined && percent > this.shownPercent ? percent - this.shownPercent : undefined;
-    if (increment) this.shownPercent = percent!;
+    const increment = percent !== undefined ? this.increments.next(percent) : undefined;
     this.progress.report({ message, ...(increment ? { increment } : {}) });
   }
 
-  /** The notification's line for one preparation step. */
+  /** The notification's line and the bar's position for one preparation step. */
   reportPrepare(p: PrepareProgress): void {
-    switch (p.phase) {
-      case 'load':
-        this.report(`Loading the model: ${percentDone(p.bytesDone, p.bytes)}% of ${formatBytes(p.bytes)}`);
-        return;
-      case 'tokenize':
-        this.report(`Reading the workspace: ${p.files} files, ${p.tokens.toLocaleString('en-US')} tokens`);
-        return;
-      case 'prefill':
-        this.report(`Prefill: ${prefillProgressText(p)}`, percentDone(p.tokensDone, p.tokens));
-        return;
-    }
+    const line = prepareProgressLine(p);
+    this.report(line.message, line.percent);
   }
 
   dispose(): void {

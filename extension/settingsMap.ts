@@ -133,8 +133,6 @@ export interface InspectedSetting<T> {
 export interface ModelPathChoice {
   /** The path to load; '' when none is configured. */
   readonly path: string;
-  /** A workspace value that restricted mode ignored (to say so instead of "none is selected"). */
-  readonly ignored?: string;
 }
 
 /**
@@ -145,11 +143,8 @@ export interface ModelPathChoice {
 export function effectiveModelPath(inspected: InspectedSetting<string> | undefined, trusted: boolean): ModelPathChoice {
   const clean = (v: unknown) => (typeof v === 'string' ? v.trim() : '');
   const user = clean(inspected?.globalValue) || clean(inspected?.defaultValue);
-  if (trusted) {
-    return { path: clean(inspected?.workspaceFolderValue) || clean(inspected?.workspaceValue) || user };
-  }
-  const ignored = clean(inspected?.workspaceFolderValue) || clean(inspected?.workspaceValue);
-  return { path: user, ...(ignored && ignored !== user ? { ignored } : {}) };
+  if (!trusted) return { path: user };
+  return { path: clean(inspected?.workspaceFolderValue) || clean(inspected?.workspaceValue) || user };
 }
 
 /** The model the extension loads: the configured one, else the built-in model. */

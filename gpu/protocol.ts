@@ -7,6 +7,7 @@
 // 'cancelled', with the answer and trace so far). A cancel gets no reply of its own; a queued target is dropped with
 // `request/didFail` 'cancelled'. The engine process runs one request at a time, in arrival order.
 import type { ContextManifest, SkippedFile } from '../extension/context/manifest';
+import type { ReaderPhase } from '../extension/context/packContext';
 import type { AdapterSummary } from './device';
 import type { MemoryPlan } from './engine';
 import type { Citation } from './citation';
@@ -105,7 +106,8 @@ export type FromEngine =
   | { readonly type: 'gpu/didDescribe'; readonly id: number; readonly done: true; readonly adapter: AdapterSummary }
   | { readonly type: 'model/didProgress'; readonly id: number; readonly done: false; readonly bytesDone: number; readonly bytes: number }
   | { readonly type: 'model/didLoad'; readonly id: number; readonly done: true; readonly model: ModelSummary }
-  | { readonly type: 'context/didProgress'; readonly id: number; readonly done: false; readonly files: number; readonly tokens: number }
+  /** 'walk': `files` found so far (`total` 0, not known yet); 'read', 'tokenize': `files` of `total` done in that pass. */
+  | { readonly type: 'context/didProgress'; readonly id: number; readonly done: false; readonly phase: ReaderPhase; readonly files: number; readonly total: number; readonly tokens: number }
   | {
       readonly type: 'context/didBuild';
       readonly id: number;

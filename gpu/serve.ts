@@ -107,7 +107,7 @@ export async function serve(): Promise<number> {
             ...(m.openFile ? { openFile: m.openFile } : {}),
             ...(m.kvCacheDir !== undefined ? { kvCacheDir: m.kvCacheDir } : {}),
           },
-          { signal, onProgress: (p) => progress({ type: 'context/didProgress', id: m.id, done: false, files: p.files, tokens: p.tokens }) },
+          { signal, onProgress: (p) => progress({ type: 'context/didProgress', id: m.id, done: false, ...p }) },
         );
         return { type: 'context/didBuild', id: m.id, done: true, manifest: built.manifest, skipped: built.skipped };
       }

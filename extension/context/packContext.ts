@@ -24,6 +24,9 @@ export interface PackProgress {
   readonly total: number;
 }
 
+/** What the reader is doing: finding files (collectFiles' walk), then the pack's passes. */
+export type ReaderPhase = 'walk' | PackProgress['phase'];
+
 export interface PackOptions {
   /** Files in context order, as collectFiles returns them. */
   readonly files: readonly FileEntry[];

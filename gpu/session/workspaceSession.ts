@@ -13,7 +13,7 @@ import { resolve } from 'node:path';
 import { collectFiles } from '../../extension/context/collectFiles';
 import type { FileOrder } from '../../extension/context/fileOrder';
 import type { ContextManifest, SkippedFile } from '../../extension/context/manifest';
-import { packContext } from '../../extension/context/packContext';
+import { packContext, type ReaderPhase } from '../../extension/context/packContext';
 import type { Gpu } from '../device';
 import { Engine, SettingsError, readModelFile } from '../engine';
 import { EngineError } from '../errors';
@@ -228,7 +228,7 @@ export class WorkspaceSession {
     return summary;
   }
 
-  async buildContext(req: BuildRequest, p: Progress<{ files: number; total: number; tokens: number }> = {}): Promise<BuiltContext> {
+  async buildContext(req: BuildRequest, p: Progress<{ phase: ReaderPhase; files: number; total: number; tokens: number }> = {}): Promise<BuiltContext> {
     const m = this.requireModel();
     if (req.folders.length === 0) throw new EngineError('no-workspace', 'context/build needs at least one workspace folder');
     const folders = req.folders.map((f) => ({ name: f.name, path: resolve(f.path) }));
@@ -245,7 +245,7 @@ export class WorkspaceSession {
       ...(req.walk?.order ? { order: req.walk.order } : {}),
       ...(p.signal ? { signal: p.signal } : {}),
       // The walk of a large workspace takes seconds: the files found so far, before any is read.
-      onProgress: (found) => p.onProgress?.({ files: found.files, total: 0, tokens: 0 }),
+      onProgress: (found) => p.onProgress?.({ phase: 'walk', files: found.files, total: 0, tokens: 0 }),
     });
     const tokenizer = packerTokenizer(m.midText);
     const capacity = m.engine.capacity;
@@ -263,7 +263,7 @@ export class WorkspaceSession {
         ...(req.openFile ? { openFile: { folder: req.openFile.folder, relPath: req.openFile.path } } : {}),
       },
       ...(p.signal ? { signal: p.signal } : {}),
-      onProgress: (pp) => p.onProgress?.({ files: pp.done, total: pp.total, tokens: tokenizer.tokens }),
+      onProgress: (pp) => p.onProgress?.({ phase: pp.phase, files: pp.done, total: pp.total, tokens: tokenizer.tokens }),
     });
     const dir = req.kvCacheDir !== undefined ? req.kvCacheDir : this.options.kvCacheDir !== undefined ? this.options.kvCacheDir : defaultKvCacheDir();
     const store = dir === null ? undefined : this.storeFor(dir, folders.map((f) => f.path));

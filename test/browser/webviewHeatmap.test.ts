@@ -10,7 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { InitialData } from '../../webview/protocol';
 import { fitViewport, xOfPage, yOfStep } from '../../webview/heatmap/viewport';
 import { syntheticTrace } from '../fixtures/traces/generate';
-import { tinyManifest, tinyPageTexts, tinyTrace } from '../fixtures/traces/tiny';
+import { tinyDenseTrace, tinyManifest, tinyPageTexts, tinyTrace } from '../fixtures/traces/tiny';
 import {
   buildBundle,
   canvasPixel,
@@ -52,11 +52,11 @@ const THEME_COLORS = {
   'high-contrast': { background: '#000000', heat: '#ff9d00' },
 } as const;
 
-async function openTiny(theme: keyof typeof THEME_COLORS, deviceScaleFactor = 1): Promise<Page> {
+async function openTiny(theme: keyof typeof THEME_COLORS, deviceScaleFactor = 1, data = tinyData, name = `tiny-${theme}`): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 900, height: 800 }, deviceScaleFactor });
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(writeStandalone(bundle, tinyData, theme, `tiny-${theme}`));
+  await page.goto(writeStandalone(bundle, data, theme, name));
   await waitForPaint(page);
   await page.waitForTimeout(50);
   assert.deepEqual(errors, [], 'no page errors');
@@ -96,6 +96,59 @@ for (const [theme, dpr] of [['light', 1], ['dark', 1], ['high-contrast', 1], ['l
     await page.close();
   });
 }
+
+test('dense decoding: the summary and legend say every page is read, the cells show the answer\'s attention, files ranked by it', async () => {
+  const data: InitialData = { ...tinyData, heatmap: { ...tinyData.heatmap!, trace: tinyDenseTrace } };
+  const page = await openTiny('light', 1, data, 'tiny-dense');
+  await page.mouse.move(0, 0);
+  await page.screenshot({ path: join(ensureArtifacts(), 'webview-heatmap-dense.png'), fullPage: true });
+  assert.equal(
+    await page.locator('.hm-summary').textContent(),
+    '5 steps × 9 pages of 4 tokens · dense mode · all 9 pages read by every layer (3 layers × 2 KV heads)',
+  );
+  const legend = (await page.locator('.hm-legend').textContent()) ?? '';
+  assert.doesNotMatch(legend, /sparse|selected by|budget/i, legend);
+  assert.match(legend, /dense decoding: every layer and KV head reads every page at every step/);
+  assert.match(legend, /most of the whole answer's attention to file text/);
+  assert.equal(await page.locator('.hm-mode select').inputValue(), 'received');
+  assert.equal(await page.locator('canvas.hm-agg:not(.hm-received)').isVisible(), false, 'no "chosen at N steps" row');
+  // Page 0 got the most attention of the file pages (heat), page 1 none (background), page 5 some (in between).
+  const { light } = THEME_COLORS;
+  for (let s = 0; s < 5; s++) {
+    const hot = await cellCenter(page, s, 0);
+    const none = await cellCenter(page, s, 1);
+    assert.deepEqual(await canvasPixel(page, 'canvas.hm-main', hot.dx, hot.dy), hexRgba(light.heat), `page 0, step ${s}`);
+    assert.deepEqual(await canvasPixel(page, 'canvas.hm-main', none.dx, none.dy), hexRgba(light.background), `page 1, step ${s}`);
+  }
+  const some = await cellCenter(page, 2, 5);
+  const mid = await canvasPixel(page, 'canvas.hm-main', some.dx, some.dy);
+  assert.notDeepEqual(mid, hexRgba(light.heat));
+  assert.notDeepEqual(mid, hexRgba(light.background));
+  assert.equal(await page.locator('.hm-files h4').textContent(), "Files by the answer's attention");
+  const files = await page.locator('.hm-file-list li').allInnerTexts();
+  assert.deepEqual(
+    files.map((f) => f.replace(/\s+/g, ' ').trim()),
+    ['demo/src/alpha.ts 69.6%', 'demo/lib/beta.py 47.8%'],
+  );
+  await page.close();
+});
+
+test('dense decoding before the answer\'s attention arrives: every page in context in the dense colour', async () => {
+  const trace = { ...tinyDenseTrace, attention: undefined };
+  const data: InitialData = { ...tinyData, heatmap: { ...tinyData.heatmap!, trace } };
+  const page = await openTiny('light', 1, data, 'tiny-dense-streaming');
+  const legend = (await page.locator('.hm-legend').textContent()) ?? '';
+  assert.doesNotMatch(legend, /sparse|selected by|budget/i, legend);
+  assert.match(legend, /dense decoding: every layer and KV head reads every page at every step/);
+  assert.match(legend, /not counted yet/);
+  for (const [s, p] of [[0, 0], [0, 7], [4, 8]] as const) {
+    const c = await cellCenter(page, s, p);
+    assert.deepEqual(await canvasPixel(page, 'canvas.hm-main', c.dx, c.dy), hexRgba('#1a85ff'), `step ${s}, page ${p}`);
+  }
+  const absent = await cellCenter(page, 0, 8);
+  assert.notDeepEqual(await canvasPixel(page, 'canvas.hm-main', absent.dx, absent.dy), hexRgba('#1a85ff'), 'page 8 is not in context at step 0');
+  await page.close();
+});
 
 test('a standalone chat view shows the turns read-only: no question box, no stop, references not clickable', async () => {
   const page = await browser.newPage();

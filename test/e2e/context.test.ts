@@ -92,7 +92,8 @@ async function layersView(chat: Frame, tokens: number): Promise<LayersView> {
   await chat.locator('.hm-layers').scrollIntoViewIfNeeded(); // for the screenshot
   await chat.waitForTimeout(500); // the layers view repaints at most every 200 ms while an answer streams
   const summary = (await chat.locator('.hm-summary').textContent()) ?? '';
-  const m = /^(\d+) steps × (\d+) pages of 16 tokens · \w+ mode · \d+ sparse of (\d+) layers × (\d+) KV heads/.exec(summary);
+  // Quest: "… · 14 sparse of 16 layers × 8 KV heads · budget …"; dense: "… · all 90 pages read by every layer (16 layers × 8 KV heads)".
+  const m = /^(\d+) steps × (\d+) pages of 16 tokens · \w+ mode · (?:\d+ sparse of |all \d+ pages read by every layer \()(\d+) layers × (\d+) KV heads/.exec(summary);
   assert.ok(m, `heatmap summary: "${summary}"`);
   assert.equal(Number(m[1]), tokens, 'one heatmap row per answer token');
   const [pages, layers, kvHeads] = [Number(m[2]), Number(m[3]), Number(m[4])];
@@ -173,8 +174,17 @@ test('switched from the chat view, dense and Quest each answer; the layers view 
   const denseTokens = await ask(chat, 'Where is the retry delay computed?', 'dense');
   const dense = await layersView(chat, denseTokens);
   await workbench.screenshot('dense-layers');
-  assert.match(dense.summary, new RegExp(`· dense mode · 0 sparse of ${dense.layers} layers`));
-  assert.match(dense.legend, /all layers dense: read every page/);
+  assert.match(dense.summary, new RegExp(`· dense mode · all ${dense.pages} pages read by every layer \\(${dense.layers} layers`));
+  assert.doesNotMatch(dense.summary, /budget/);
+  assert.match(dense.legend, /dense decoding: every layer and KV head reads every page at every step/);
+  assert.doesNotMatch(dense.legend, /sparse|selected by/);
+  // The cells show the answer's attention per page: more than one colour (heat over the background).
+  const colors = (await chat.evaluate(
+    `(() => { const c = document.querySelector('canvas.hm-main'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+       const colors = new Set(); for (let i = 0; i < d.length; i += 4) colors.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+       return colors.size; })()`,
+  )) as number;
+  assert.ok(colors >= 2, `dense mode: the heatmap cells hold ${colors} colour(s)`);
   const d = denseSpan(dense);
   dense.rows.forEach((row, r) => {
     const read = row.slice(0, d.span).filter((c) => c === d.dense).length;

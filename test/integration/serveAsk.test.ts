@@ -81,14 +81,17 @@ test('load, build, prefill, stream, cancel, reuse, restart from the persisted ca
   const kept = await engine.request({ type: 'model/load', path: stories, maxContext: 2048, pageSize: 16 });
   assert.equal(kept.model.loadMs, loaded.model.loadMs, 'the loaded model was kept');
 
-  const buildChunks: number[] = [];
+  const buildChunks: Extract<FromEngine, { type: 'context/didProgress' }>[] = [];
   const built = await engine.request(
     { type: 'context/build', folders: [{ name: 'ask', path: ws }], reader: readerSettings, question: '', kvCacheDir },
-    { onChunk: (c) => buildChunks.push(c.files) },
+    { onChunk: (c) => buildChunks.push(c) },
   );
   assert.deepEqual(built.manifest.files.map((f) => f.relPath), ['README.md', 'lib/story.py', 'src/cart.ts', 'src/format.ts']);
   assert.deepEqual(built.skipped, []);
-  assert.ok(buildChunks.length >= 1);
+  // Throttled to about ten a second: the first chunk (the walk's first file) always goes; the steps come in order.
+  assert.deepEqual(buildChunks[0], { type: 'context/didProgress', id: buildChunks[0]?.id, done: false, phase: 'walk', files: 1, total: 0, tokens: 0 });
+  const order = buildChunks.map((c) => ['walk', 'read', 'tokenize'].indexOf(c.phase));
+  assert.ok(order.every((o, i) => o >= (order[i - 1] ?? 0)), `reader steps out of order: ${buildChunks.map((c) => c.phase)}`);
 
   const progress: number[] = [];
   const prefill = await engine.request({ type: 'context/prefill' }, { onChunk: (c) => progress.push(c.tokensDone) });

@@ -118,14 +118,10 @@ test('effectiveModelPath: trusted workspaces use the most specific value', () =>
   assert.deepEqual(effectiveModelPath(undefined, true), { path: '' });
 });
 
-test('effectiveModelPath: restricted mode ignores workspace and folder values and says which', () => {
-  assert.deepEqual(effectiveModelPath({ defaultValue: '', globalValue: '/user/m.gguf', workspaceValue: '/evil/x.gguf' }, false), {
-    path: '/user/m.gguf',
-    ignored: '/evil/x.gguf',
-  });
-  assert.deepEqual(effectiveModelPath({ defaultValue: '', workspaceFolderValue: '/evil/y.gguf' }, false), { path: '', ignored: '/evil/y.gguf' });
+test('effectiveModelPath: restricted mode ignores workspace and folder values', () => {
+  assert.deepEqual(effectiveModelPath({ defaultValue: '', globalValue: '/user/m.gguf', workspaceValue: '/evil/x.gguf' }, false), { path: '/user/m.gguf' });
+  assert.deepEqual(effectiveModelPath({ defaultValue: '', workspaceFolderValue: '/evil/y.gguf' }, false), { path: '' });
   assert.deepEqual(effectiveModelPath({ defaultValue: '', globalValue: '/user/m.gguf' }, false), { path: '/user/m.gguf' });
-  // The same value in both places is not "ignored": the user's own value is used.
   assert.deepEqual(effectiveModelPath({ defaultValue: '', globalValue: '/m.gguf', workspaceValue: '/m.gguf' }, false), { path: '/m.gguf' });
 });
 

@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { TraceShapeError } from '../../webview/errors';
 import { Bands, linesOfTokens } from '../../webview/heatmap/bands';
-import { describeCell, describeReceived, stepRuns } from '../../webview/heatmap/describe';
+import { describeBand, describeCell, describeReceived, stepRuns } from '../../webview/heatmap/describe';
 import { HeatmapModel, LAYER_DENSE, openTargetOf } from '../../webview/heatmap/model';
 import { syntheticTrace } from '../fixtures/traces/generate';
-import { tinyManifest, tinyPageTexts, tinyScoredTrace, tinySteps, tinyTrace } from '../fixtures/traces/tiny';
+import { tinyDenseTrace, tinyManifest, tinyPageTexts, tinyScoredTrace, tinySteps, tinyTrace } from '../fixtures/traces/tiny';
 
 const tiny = (): HeatmapModel => new HeatmapModel(tinyTrace, tinyManifest, tinyPageTexts);
 
@@ -173,6 +173,47 @@ test('tiny: cell descriptions and per-step runs', () => {
       [7, 7, ['(prompt)', '(answer)']],
     ],
   );
+});
+
+test('tiny, dense decoding: no selection; the answer\'s attention on every row, files ranked by it', () => {
+  const m = new HeatmapModel(tinyDenseTrace, tinyManifest);
+  assert.equal(m.everyPageRead, true);
+  assert.equal(m.defaultMode, 'received');
+  assert.deepEqual(
+    (['selected', 'score', 'attention', 'received'] as const).map((mode) => m.hasMode(mode)),
+    [false, false, false, true],
+  );
+  // Levels as in the attention row test: by the most attended page of file text; page 8 enters at step 2.
+  const levels = [255, 0, 51, 102, 26, 153, 0, 255, 255];
+  assert.deepEqual(
+    m.rows('received').map((r) => Array.from(r)),
+    [levels.slice(0, 8), levels.slice(0, 8), levels, levels, levels],
+  );
+  assert.equal(m.levelMax('received'), 255);
+  // Alpha: pages 0–3 (5 + 0 + 1 + 2 of 11.5); beta: pages 3–6 (2 + 0.5 + 3 + 0); page 3 counts for both.
+  assert.deepEqual(
+    m.fileRanking().map((f) => [f.path, f.attention!.toFixed(4)]),
+    [
+      ['demo/src/alpha.ts', (8 / 11.5).toFixed(4)],
+      ['demo/lib/beta.py', (5.5 / 11.5).toFixed(4)],
+    ],
+  );
+  assert.equal(m.hottestPageOfFile(1), 5, 'beta is attended most on page 5');
+  assert.deepEqual(describeCell(m, 1, 5).lines.slice(3), [
+    'Dense decoding: every layer reads every page',
+    "26.1% of the answer's attention to the files",
+  ]);
+  assert.deepEqual(describeBand(m, 2.2)?.lines, ['demo/src/alpha.ts', 'Pages 0–3', "69.6% of the answer's attention to the files"]);
+  // While the answer streams (no attention yet), every page in context reads as read.
+  const streaming = new HeatmapModel({ ...tinyDenseTrace, attention: undefined }, tinyManifest);
+  assert.equal(streaming.hasMode('received'), true);
+  assert.equal(streaming.levelMax('received'), 1);
+  assert.deepEqual(streaming.rows('received').map((r) => r.length), [8, 8, 9, 9, 9]);
+  assert.ok(streaming.rows('received').every((r) => r.every((v) => v === 1)));
+  // Quest keeps the selection as its default; the answer's attention is there once the trace has it.
+  assert.equal(tiny().defaultMode, 'selected');
+  assert.equal(tiny().hasMode('received'), false);
+  assert.equal(new HeatmapModel({ ...tinyTrace, attention: tinyDenseTrace.attention }, tinyManifest).hasMode('received'), true);
 });
 
 test('appending steps one at a time gives the same model as building it whole', () => {

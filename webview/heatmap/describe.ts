@@ -41,7 +41,9 @@ export function describeCell(model: HeatmapModel, step: number, page: number): C
     if (attention !== undefined) lines.push(`Attention ${(attention * 100).toFixed(0)}% of this step's largest`);
   }
   const agg = model.aggregate()[page];
-  if (agg !== undefined) lines.push(`Chosen at ${agg} of ${model.stepCount} steps`);
+  if (agg !== undefined && !model.everyPageRead) lines.push(`Chosen at ${agg} of ${model.stepCount} steps`);
+  const share = model.receivedAt(page);
+  if (share !== undefined && info.files.length > 0) lines.push(`${(share * 100).toFixed(1)}% of the answer's attention to the files`);
   const snippet = model.pageTexts?.[page];
   return snippet !== undefined ? { lines, snippet } : { lines };
 }
@@ -119,7 +121,8 @@ export function describeBand(
   const lines = [band.label, `Pages ${p0}–${Math.max(p0, p1 - 1)}`];
   if (band.kind !== 'file') return { lines };
   const rank = model.fileRanking().find((f) => f.fileIndex === band.fileIndex);
-  if (rank) lines.push(`${rank.pageSteps} page-steps chosen, ${rank.pagesChosen} of ${rank.pages} pages`);
+  if (rank && !model.everyPageRead) lines.push(`${rank.pageSteps} page-steps chosen, ${rank.pagesChosen} of ${rank.pages} pages`);
+  if (rank?.attention !== undefined) lines.push(`${(rank.attention * 100).toFixed(1)}% of the answer's attention to the files`);
   const span = model.bands.files[band.fileIndex];
   return { lines, open: { path: span.relPath, line: 1, folder: span.folder } };
 }

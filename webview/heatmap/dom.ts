@@ -19,13 +19,16 @@ export interface HeatmapDom {
   readonly plot: HTMLElement;
   readonly main: HTMLCanvasElement;
   readonly overlay: HTMLCanvasElement;
+  /** Pages chosen at how many steps; hidden (with its label) in dense decoding, where every page is read at every step. */
   readonly aggregate: HTMLCanvasElement;
+  readonly aggregateLabel: HTMLElement;
   /** The answer's attention per page; hidden (with its label) when the trace has none. */
   readonly received: HTMLCanvasElement;
   readonly receivedLabel: HTMLElement;
   readonly layerTitle: HTMLElement;
   readonly layerLabels: HTMLCanvasElement;
   readonly layers: HTMLCanvasElement;
+  readonly filesTitle: HTMLElement;
   readonly files: HTMLOListElement;
   readonly tableHost: HTMLElement;
   /** Screen-reader announcements of the focused cell. */
@@ -56,6 +59,7 @@ export function buildHeatmapDom(doc: Document, compact: boolean, withOpenBeside:
     ['selected', 'Selected'],
     ['score', 'Page score'],
     ['attention', 'Attention'],
+    ['received', "Answer's attention"],
   ] as const) {
     const o = doc.createElement('option');
     o.value = value;
@@ -92,7 +96,8 @@ export function buildHeatmapDom(doc: Document, compact: boolean, withOpenBeside:
   main.setAttribute('role', 'application');
   main.setAttribute('aria-roledescription', 'heatmap');
   const overlay = hidden(el('canvas', 'hm-overlay', plot));
-  el('div', 'hm-agg-label', grid).textContent = 'All';
+  const aggregateLabel = el('div', 'hm-agg-label', grid);
+  aggregateLabel.textContent = 'All';
   const aggregate = hidden(el('canvas', 'hm-agg', grid));
   const receivedLabel = el('div', 'hm-agg-label', grid);
   receivedLabel.textContent = 'Attn';
@@ -106,7 +111,8 @@ export function buildHeatmapDom(doc: Document, compact: boolean, withOpenBeside:
   const layers = hidden(el('canvas', 'hm-layer', layerGrid));
 
   const filesBox = el('div', 'hm-files', root);
-  el('h4', '', filesBox).textContent = 'Files by pages chosen';
+  const filesTitle = el('h4', '', filesBox);
+  filesTitle.textContent = 'Files by pages chosen';
   const files = el('ol', 'hm-file-list', filesBox);
 
   const tableHost = el('div', 'hm-table', root);
@@ -132,11 +138,13 @@ export function buildHeatmapDom(doc: Document, compact: boolean, withOpenBeside:
     main,
     overlay,
     aggregate,
+    aggregateLabel,
     received,
     receivedLabel,
     layerTitle,
     layerLabels,
     layers,
+    filesTitle,
     files,
     tableHost,
     live,

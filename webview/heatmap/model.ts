@@ -1,6 +1,7 @@
 // The heatmap's data: per decode step, how many sparse (layer, KV head) pairs selected each page; optional per-page
-// score and attention levels; the aggregate row, the answer's attention per page, and per-file counts. Pure (no DOM),
-// so it runs under node tests.
+// score and attention levels; the aggregate row, the answer's attention per page, and per-file counts. In dense
+// decoding every layer reads every page, so there is no selection to count: the answer's attention per page is what
+// tells pages apart. Pure (no DOM), so it runs under node tests.
 // appendStep costs O(pages in context + pages selected), never O(steps × pages), so streaming stays cheap.
 import type { ContextManifest } from '../../extension/context/manifest';
 import type { SelectionTrace, TraceStep } from '../../gpu/trace';
@@ -10,8 +11,13 @@ import { Bands, linesOfTokens, type LineRange } from './bands';
 /** The trace without its steps: what a new turn's heatmap starts from. */
 export type TraceHeader = Omit<SelectionTrace, 'steps'>;
 
-/** What a cell's colour shows. 'score' and 'attention' exist only when the trace recorded them. */
-export type HeatmapMode = 'selected' | 'score' | 'attention';
+/**
+ * What a cell's colour shows: 'selected' the sparse layer-heads that read the page (Quest only); 'score' and
+ * 'attention' the step's own page scores and attention, only when the trace recorded them; 'received' the whole
+ * answer's attention per page (trace.attention) on every row, or, in dense decoding before it arrives, every page as
+ * read.
+ */
+export type HeatmapMode = 'selected' | 'score' | 'attention' | 'received';
 
 /** Cell level rows: counts (mode 'selected', 0..sparsePairs) or levels 0..255 (the others). */
 export type LevelRow = Uint8Array | Uint16Array | Uint32Array;
@@ -25,6 +31,8 @@ export interface FileRank {
   readonly pagesChosen: number;
   /** Pages the file touches. */
   readonly pages: number;
+  /** Σ of its pages' shares of the answer's attention to file text (0..1; a shared page counts for both files). */
+  readonly attention: number | undefined;
 }
 
 /** One file's part of a page. */
@@ -93,6 +101,10 @@ export class HeatmapModel {
   private readonly scoreLevels: Uint8Array[] = [];
   /** (steps) rows of (pages at that step; none when the step has no attention) 0..255: by the step's largest. */
   private readonly attentionLevels: Uint8Array[] = [];
+  /** (steps) views of `received` (or of `read`) over the pages at each step; filled up to date by rows('received'). */
+  private readonly receivedRows: Uint8Array[] = [];
+  /** (capacity ≥ pageCount) all 1: 'received' rows before the answer's attention exists (every page read). */
+  private read = new Uint8Array(0);
   /** (capacity ≥ pageCount) steps at which each page was selected by any sparse pair. */
   private agg = new Uint32Array(64);
   /** (bands) Σ over steps of the band's pages selected at that step. */
@@ -155,6 +167,23 @@ export class HeatmapModel {
   }
   get hasAttention(): boolean {
     return this.attention === true;
+  }
+  /** Every layer reads every page (dense decoding, or no sparse layers): there is no selection to show. */
+  get everyPageRead(): boolean {
+    return this.sparsePairs === 0;
+  }
+
+  /** Whether `mode` has anything to draw for this trace. */
+  hasMode(mode: HeatmapMode): boolean {
+    if (mode === 'selected') return !this.everyPageRead;
+    if (mode === 'score') return this.hasScores;
+    if (mode === 'attention') return this.hasAttention;
+    return this.received !== undefined || this.everyPageRead;
+  }
+
+  /** What the view shows when the chosen mode has nothing to draw: the selection, or in dense decoding the attention. */
+  get defaultMode(): HeatmapMode {
+    return this.everyPageRead ? 'received' : 'selected';
   }
 
   /** `page`'s share of the answer's attention to file pages (0..1), or undefined without the answer's attention. */
@@ -242,12 +271,14 @@ export class HeatmapModel {
   rows(mode: HeatmapMode): readonly LevelRow[] {
     if (mode === 'score') return this.scoreLevels;
     if (mode === 'attention') return this.attentionLevels;
+    if (mode === 'received') return this.receivedLevels();
     return this.counts;
   }
 
-  /** The largest level `rows(mode)` can hold. */
+  /** The largest level `rows(mode)` can hold ('received' before the answer's attention exists: 1, read). */
   levelMax(mode: HeatmapMode): number {
-    return mode === 'selected' ? this.sparsePairs : 255;
+    if (mode === 'selected') return this.sparsePairs;
+    return mode === 'received' && !this.received ? 1 : 255;
   }
 
   /** The score or attention level of a cell as 0..1, undefined when the trace has none. */
@@ -256,34 +287,62 @@ export class HeatmapModel {
     return row !== undefined && page < row.length ? row[page] / 255 : undefined;
   }
 
+  /** Per step, the answer's attention over the pages in context then (views, no copies). */
+  private receivedLevels(): readonly Uint8Array[] {
+    const source = this.received ?? this.readRow();
+    for (let s = this.receivedRows.length; s < this.steps.length; s++) {
+      this.receivedRows.push(source.subarray(0, this.counts[s].length));
+    }
+    return this.receivedRows;
+  }
+
+  /** All 1 over every page in context; grown geometrically (views of an outgrown buffer stay valid: still all 1). */
+  private readRow(): Uint8Array {
+    if (this.read.length < this.pages) this.read = new Uint8Array(Math.max(this.pages, this.read.length * 2)).fill(1);
+    return this.read;
+  }
+
   /** (pageCount) steps at which each page was selected by any sparse layer/head. A view: do not keep it. */
   aggregate(): Uint32Array {
     return this.agg.subarray(0, this.pages);
   }
 
-  /** Files by page-steps chosen, most first; ties by path. */
+  /**
+   * Files by page-steps chosen, most first; in dense decoding (nothing chosen) by the answer's attention. Ties by
+   * path.
+   */
   fileRanking(limit = Infinity): FileRank[] {
     const out: FileRank[] = [];
+    const share = this.receivedShare;
     this.bands.list.forEach((band, b) => {
       if (band.kind !== 'file') return;
       const [p0, p1] = this.bands.pageRange(b, this.pages);
+      let attention = 0;
+      if (share) for (let p = p0; p < p1; p++) attention += share[p];
       out.push({
         fileIndex: band.fileIndex,
         path: band.label,
         pageSteps: this.bandPageSteps[b],
         pagesChosen: this.bandPagesChosen[b],
         pages: p1 - p0,
+        attention: share ? attention : undefined,
       });
     });
-    out.sort((x, y) => y.pageSteps - x.pageSteps || y.pagesChosen - x.pagesChosen || (x.path < y.path ? -1 : 1));
+    const byPath = (x: FileRank, y: FileRank): number => (x.path < y.path ? -1 : 1);
+    if (this.everyPageRead) out.sort((x, y) => (y.attention ?? 0) - (x.attention ?? 0) || byPath(x, y));
+    else out.sort((x, y) => y.pageSteps - x.pageSteps || y.pagesChosen - x.pagesChosen || byPath(x, y));
     return out.slice(0, limit);
   }
 
-  /** The page of `fileIndex` chosen most often (ties: the first), or its first page if none was chosen. */
+  /**
+   * The page of `fileIndex` chosen most often, in dense decoding the one the answer paid the most attention (ties:
+   * the first); its first page when none stands out.
+   */
   hottestPageOfFile(fileIndex: number): number {
     const [p0, p1] = this.bands.pageRange(this.bands.bandOfFileIndex(fileIndex), this.pages);
+    const heat = this.everyPageRead ? this.receivedShare : this.agg;
     let best = p0;
-    for (let p = p0; p < p1 && p < this.pages; p++) if (this.agg[p] > this.agg[best]) best = p;
+    if (heat) for (let p = p0; p < p1 && p < this.pages; p++) if (heat[p] > heat[best]) best = p;
     return best;
   }
 

@@ -12,11 +12,19 @@ export interface TableOptions {
 
 /**
  * Builds the tables: files by pages chosen, pages chosen at each step, pages chosen most often, and (when the trace
- * has it) the pages the answer paid the most attention to.
+ * has it) the pages the answer paid the most attention to. In dense decoding, where every step reads every page,
+ * only files by the answer's attention and the pages it paid the most attention to.
  */
 export function buildTables(doc: Document, model: HeatmapModel, options: TableOptions): HTMLElement {
   const wrap = doc.createElement('div');
   wrap.className = 'hm-tables';
+  if (model.everyPageRead) {
+    const note = doc.createElement('p');
+    note.textContent = `Dense decoding: every layer read all ${model.pageCount} pages at each of the ${model.stepCount} steps.`;
+    wrap.append(note);
+    if (model.received) wrap.append(filesByAttentionTable(doc, model, options), attentionTable(doc, model, options));
+    return wrap;
+  }
   wrap.append(filesTable(doc, model, options), stepsTable(doc, model, options), pagesTable(doc, model, options));
   if (model.received) wrap.append(attentionTable(doc, model, options));
   return wrap;
@@ -74,6 +82,16 @@ function filesTable(doc: Document, model: HeatmapModel, options: TableOptions): 
     const hot = hottestPartOf(model, f.fileIndex);
     const name = hot ? openButton(doc, f.path, options, openTargetOf(hot)) : doc.createTextNode(f.path);
     body.append(row(doc, [name, String(f.pageSteps), String(f.pagesChosen), String(f.pages)], true));
+  }
+  return t;
+}
+
+function filesByAttentionTable(doc: Document, model: HeatmapModel, options: TableOptions): HTMLElement {
+  const [t, body] = table(doc, "Files by the answer's attention", ['File', 'Share of the attention to files', 'Pages in file']);
+  for (const f of model.fileRanking()) {
+    const hot = hottestPartOf(model, f.fileIndex);
+    const name = hot ? openButton(doc, f.path, options, openTargetOf(hot)) : doc.createTextNode(f.path);
+    body.append(row(doc, [name, `${((f.attention ?? 0) * 100).toFixed(1)}%`, String(f.pages)], true));
   }
   return t;
 }

@@ -10,7 +10,7 @@ import { heatLut, packPixel } from './colors';
 import { describeAggregate, describeBand, describeCell, describeLayerCell, describeReceived, fileLines, tokenLabel } from './describe';
 import { buildHeatmapDom, type HeatmapDom } from './dom';
 import { keyAction, type Cell } from './keys';
-import { ariaLabel, renderFileList, renderLegend, summaryText } from './legend';
+import { ariaLabel, fileListTitle, renderFileList, renderLegend, summaryText } from './legend';
 import { HeatmapModel, LAYER_DENSE, openTargetOf, type HeatmapMode } from './model';
 import type { RasterColors } from './raster';
 import { buildTables } from './table';
@@ -73,7 +73,8 @@ export class HeatmapView {
   private model: HeatmapModel | undefined;
   private expectedSteps = 0;
   private theme: Theme;
-  private mode: HeatmapMode = 'selected';
+  /** The user's choice; what is drawn is `mode`, which falls back to the model's default when this has nothing. */
+  private chosenMode: HeatmapMode = 'selected';
   private vp: Viewport | undefined;
   private fitted = true;
   /** Fitted views reserve room beyond the data so streaming rescales rarely; it grows geometrically. */
@@ -177,11 +178,10 @@ export class HeatmapView {
     measure('buildModel', t0, { steps: model.stepCount, pages: model.pageCount });
     this.model = model;
     this.dom.received.hidden = this.dom.receivedLabel.hidden = model.received === undefined;
+    this.dom.aggregate.hidden = this.dom.aggregateLabel.hidden = model.everyPageRead;
+    this.dom.filesTitle.textContent = fileListTitle(model);
     this.expectedSteps = data.expectedSteps ?? 0;
     this.reserved = this.dataExtent();
-    if ((this.mode === 'score' && !model.hasScores) || (this.mode === 'attention' && !model.hasAttention)) {
-      this.mode = 'selected';
-    }
     this.hover = undefined;
     this.externalStep = undefined;
     if (this.focus && (this.focus.step >= model.stepCount || this.focus.page >= model.pageCount)) this.focus = undefined;
@@ -234,7 +234,7 @@ export class HeatmapView {
   get state(): HeatmapViewState {
     const vp = this.vp;
     return {
-      mode: this.mode,
+      mode: this.chosenMode,
       table: this.showTable,
       ...(this.focus ? { focus: this.focus } : {}),
       ...(!this.fitted && vp
@@ -244,7 +244,7 @@ export class HeatmapView {
   }
 
   restoreState(state: HeatmapViewState): void {
-    this.mode = state.mode;
+    this.chosenMode = state.mode;
     this.focus = state.focus;
     this.setTable(state.table, false);
     if (state.view) {
@@ -264,9 +264,15 @@ export class HeatmapView {
   // ── View changes ────────────────────────────────────────────────────────────────────────────────────────────────
 
   private setMode(mode: HeatmapMode): void {
-    this.mode = mode;
+    this.chosenMode = mode;
     this.invalidate('full');
     this.options.onStateChange();
+  }
+
+  /** What the cells show: the chosen mode when this trace has it, else the model's default. */
+  private get mode(): HeatmapMode {
+    const m = this.model;
+    return !m || m.hasMode(this.chosenMode) ? this.chosenMode : m.defaultMode;
   }
 
   private setTable(on: boolean, notify = true): void {
@@ -365,9 +371,7 @@ export class HeatmapView {
       const { width, height, pageStart, pageSpan } = vp;
       measure('drawAll', t, { width, height, steps: model.stepCount, pages: model.pageCount, pageStart, pageSpan });
       this.drawAggregate(model, vp);
-      for (const o of this.dom.modeSelect.options) {
-        o.disabled = (o.value === 'score' && !model.hasScores) || (o.value === 'attention' && !model.hasAttention);
-      }
+      for (const o of this.dom.modeSelect.options) o.disabled = !model.hasMode(o.value as HeatmapMode);
       this.dom.modeSelect.value = this.mode;
       renderLegend(this.doc, this.dom.legend, model, this.mode);
     } else if (this.dirty.fromStep < model.stepCount) {
@@ -456,9 +460,12 @@ export class HeatmapView {
 
   private cellColors(model: HeatmapModel): RasterColors {
     const t = this.theme;
-    const lut =
-      this.mode === 'selected' ? heatLut(model.levelMax('selected'), t.background, t.heat) : heatLut(255, t.background, t.heat, 0);
-    return { lut, absent: packPixel(t.absent) };
+    const mode = this.mode;
+    const absent = packPixel(t.absent);
+    // Dense decoding before the answer's attention arrives: every page in context is read, in the dense colour.
+    if (mode === 'received' && !model.received) return { lut: Uint32Array.of(packPixel(t.background), packPixel(t.dense)), absent };
+    const lut = mode === 'selected' ? heatLut(model.levelMax('selected'), t.background, t.heat) : heatLut(255, t.background, t.heat, 0);
+    return { lut, absent };
   }
 
   private drawAggregate(model: HeatmapModel, vp: Viewport): void {
