@@ -5,7 +5,8 @@
 # and, when resuming on a fresh machine, model/.data/resume/ the checkpoint the previous call returned.
 # What stays on the machine while it is warm (30 s between calls): $STAGE, with every part carried so far (so a
 # run can grow its data call by call) and the full training state (exact resume).
-# Resume order: a carried checkpoint, else the one staged on this machine, else a fresh run (only with --fresh).
+# Resume order: --resume DIR (a carried checkpoint anywhere), else model/.data/resume/, else the one staged on this
+# machine, else a fresh run (only with --fresh).
 set -euo pipefail
 export PYTHONUNBUFFERED=1
 STAGE=${QL_STAGE:-/root/quest-lens-train}
@@ -13,9 +14,11 @@ mkdir -p "$STAGE/parts" "$STAGE/state" "$OUT/ckpt"
 t0=$(date +%s)
 
 fresh=0
+given=0
 args=()
 for a in "$@"; do
   if [ "$a" = "--fresh" ]; then fresh=1; else args+=("$a"); fi
+  if [ "$a" = "--resume" ]; then given=1; fi
 done
 
 # Stage the carried parts (a part of the same name replaces the staged one).
@@ -32,7 +35,9 @@ if [ ${#train[@]} -eq 0 ]; then echo "device.sh: no training parts carried or st
 echo "device.sh: staged parts: $(cd "$STAGE/parts" && echo *) ($(du -sh "$STAGE/parts" | cut -f1)); $(( $(date +%s) - t0 )) s"
 
 resume=()
-if [ -f model/.data/resume/model.json ]; then
+if [ $given -eq 1 ]; then
+  :  # train.py gets the --resume of the command line
+elif [ -f model/.data/resume/model.json ]; then
   resume=(--resume model/.data/resume)
 elif [ -f "$STAGE/state/transport/model.json" ]; then
   resume=(--resume "$STAGE/state/transport")

@@ -5,6 +5,7 @@ One call of the device tool runs one chunk (model/README.md has the exact comman
     python3 model/train/train.py --data PART... --heldout PART --out $OUT/ckpt --log $OUT/train.jsonl
         [--resume CKPT] [--state DIR] [--time-limit 540] [--total-steps N] [--schedule ...] ...
     python3 model/train/train.py --selfcheck [--bench]     architecture vs reference.py, transport formats, speed
+    python3 model/train/train.py --transcode CKPT OUT --ckpt-dtype q8_0     re-encode a checkpoint (CPU)
 
 A chunk trains until `--time-limit` seconds after it started (minus a reserve for the final evaluation and save),
 then writes the transport checkpoint (ckpt.py: weights in --ckpt-dtype, at most 16 MiB per file) and, under
@@ -53,26 +54,36 @@ DEFAULT_SCHEDULE = '0:windows:1024,0.2:files:4096,0.75:files:8192,0.92:files:163
 # --- schedule and learning rate -----------------------------------------------------------------------------------
 
 def parse_schedule(text):
-    """'0:windows:1024,0.2:files:4096' → [(0.0, 'windows', 1024), (0.2, 'files', 4096)]; starts at 0, increasing."""
+    """'0:windows:1024,0.2:files:4096+8192' → [(0.0, 'windows', (1024,)), (0.2, 'files', (4096, 8192))]: from each
+    fraction of total_steps on, one kind of example at the listed lengths. A phase of several lengths (joined by
+    '+') mixes them step by step in list order (step s trains at lengths[s % n]), every step with the same tokens
+    per step; list a length twice to give it twice the steps. Fractions start at 0 and increase."""
     phases = []
     for item in text.split(','):
-        frac, kind, length = item.split(':')
-        phases.append((float(frac), kind, int(length)))
+        frac, kind, lengths = item.split(':')
+        phases.append((float(frac), kind, tuple(int(L) for L in lengths.split('+'))))
     if not phases or phases[0][0] != 0 or any(b[0] <= a[0] for a, b in zip(phases, phases[1:])):
         raise ValueError(f'--schedule {text!r}: fractions must start at 0 and increase')
-    for _, kind, length in phases:
-        if kind not in ('windows', 'files') or length < 256:
-            raise ValueError(f'--schedule {text!r}: phase kind must be windows or files and length >= 256')
+    for _, kind, lengths in phases:
+        if kind not in ('windows', 'files') or min(lengths) < 256:
+            raise ValueError(f'--schedule {text!r}: phase kind must be windows or files and every length >= 256')
     return phases
 
 
-def phase_at(phases, step, total):
+def phase_index_at(phases, step, total):
     frac = step / max(total, 1)
-    current = phases[0]
-    for p in phases:
-        if frac >= p[0]:
-            current = p
-    return current[1], current[2]
+    return max(i for i, p in enumerate(phases) if frac >= p[0])
+
+
+def phase_at(phases, step, total):
+    """(kind, length) of the examples of this step."""
+    _, kind, lengths = phases[phase_index_at(phases, step, total)]
+    return kind, lengths[step % len(lengths)]
+
+
+def phase_shapes(*phases):
+    """The distinct (kind, length) pairs of these phases, in schedule order (what the evaluation and --bench cover)."""
+    return list(dict.fromkeys((kind, L) for _, kind, lengths in phases for L in lengths))
 
 
 def lr_at(step, o, rewarm_from, rewarm):
@@ -297,7 +308,7 @@ def bench(args, device):
     model = Transformer(cfg).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=True)
     hidden = torch.compile(model.hidden) if args.compile else model.hidden
-    for _, kind, L in parse_schedule(args.schedule):
+    for kind, L in phase_shapes(*parse_schedule(args.schedule)):
         B = max(1, args.tokens_per_step // L)
         toks = torch.randint(0, cfg.vocab, (B, L + 1), device=device)
         w = (torch.rand(B, L, device=device) < 0.27).float()
@@ -347,6 +358,9 @@ def main():
     ap.add_argument('--selfcheck', action='store_true')
     ap.add_argument('--bench', action='store_true')
     ap.add_argument('--bench-steps', type=int, default=12)
+    ap.add_argument('--transcode', nargs=2, metavar=('CKPT', 'OUT'),
+                    help='re-encode a transport checkpoint in --ckpt-dtype (training record kept), e.g. a bf16 one as q8_0 '
+                         'so that it travels with corpus parts; runs on the CPU')
     # Run-defining options (RUN_OPTIONS): stored in the checkpoint, reused on resume.
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--schedule', default=DEFAULT_SCHEDULE)
@@ -372,6 +386,16 @@ def main():
     ap.add_argument('--model', default=None, help='model config JSON (default: 8 layers, d 384, 6/2 heads, FFN 1024)')
     args = ap.parse_args()
     t0 = time.time()
+
+    if args.transcode:
+        src, dst = args.transcode
+        header, _ = ckptio.read_checkpoint(src)
+        model = Transformer(ModelConfig.from_json(header['config']))
+        load_transport(model, src)
+        save_transport(model, dst, args.ckpt_dtype, header['training'])
+        print(json.dumps({'event': 'transcode', 'from': src, 'to': dst, 'dtype': args.ckpt_dtype, 'step': header['training'].get('step'),
+                          'bytes': sum(os.path.getsize(os.path.join(dst, f)) for f in os.listdir(dst))}), flush=True)
+        return
 
     if args.selfcheck:
         ok = selfcheck(args)
@@ -414,7 +438,7 @@ def main():
     phases = parse_schedule(run['schedule'])
     cfg = ModelConfig.from_json(header['config']) if header else (ModelConfig.from_json(json.loads(run['model'])) if run['model'] else ModelConfig())
     run['model'] = json.dumps(cfg.to_json())
-    longest = max(L for _, _, L in phases)
+    longest = max(L for _, L in phase_shapes(*phases))
     if longest > cfg.contextLength:
         raise SystemExit(f'--schedule trains {longest}-token examples, the model config has contextLength {cfg.contextLength}')
 
@@ -471,10 +495,12 @@ def main():
             eval_sets[(kind, L)] = [asm.make(run['seed'] + 1000, 0, i) for i in range(args.eval_examples)]
         return eval_sets[(kind, L)]
 
-    def run_eval(kind, L):
-        ex = eval_examples(kind, L)
-        if ex:
-            log('eval', step=step, kind=kind, length=L, results=evaluate(model, ex, device, max(1, 32768 // L)))
+    def run_eval(*eval_phases):
+        """Evaluates at every (kind, length) of these phases."""
+        for kind, L in phase_shapes(*eval_phases):
+            ex = eval_examples(kind, L)
+            if ex:
+                log('eval', step=step, kind=kind, length=L, results=evaluate(model, ex, device, max(1, 32768 // L)))
 
     def save(final):
         training = {'step': step, 'runId': run_id, 'run': run, 'tokensSeen': tokens_seen, 'parts': [p.name for p in parts],
@@ -506,11 +532,12 @@ def main():
             break
         ts = time.time()
         kind, L, toks, w = batches.get(step)
-        if (kind, L) != phase:
+        current = phases[phase_index_at(phases, step, run['total_steps'])]
+        if current != phase:
             if phase is not None:
-                run_eval(*phase)
-            phase = (kind, L)
-            log('phase', step=step, kind=kind, length=L, batch=toks.shape[0])
+                run_eval(phase)
+            phase = current
+            log('phase', step=step, kind=kind, lengths=list(phase[2]), batches=[batch_of(n) for n in phase[2]])
         toks = toks.to(device, non_blocking=True)
         w = w.to(device, non_blocking=True)
         lr = lr_at(step, run, rewarm_from, args.rewarm)
@@ -542,13 +569,13 @@ def main():
         if step % args.log_every == 0:
             torch.cuda.synchronize()
             dt = time.time() - acc['t']
-            log('step', step=step, kind=kind, length=L, lr=round(lr, 6), loss=round(float(acc['loss']) / acc['n'], 4),
+            log('step', step=step, kind=kind, length=L, lengths=list(phase[2]), lr=round(lr, 6), loss=round(float(acc['loss']) / acc['n'], 4),
                 answerLoss=round(float(acc['ans']) / max(1, int(acc['ansTok'])), 4), lmLoss=round(float(acc['lm']) / max(1, int(acc['lmTok'])), 4),
                 gradNorm=round(float(gnorm), 3), tokensPerSecond=round(acc['tokens'] / dt), tokensSeen=tokens_seen,
                 peakGiB=round(torch.cuda.max_memory_allocated() / 2**30, 2))
             acc = {'loss': 0.0, 'ans': 0.0, 'lm': 0.0, 'n': 0, 'ansTok': 0, 'lmTok': 0, 'tokens': 0, 't': time.time()}
         if args.eval_every and step % args.eval_every == 0:
-            run_eval(kind, L)
+            run_eval(phase)
         if time.time() - last_save > args.save_every and time.time() - t0 < args.time_limit - args.reserve - 30:
             save(False)
             last_save = time.time()
@@ -556,10 +583,9 @@ def main():
     batches.close()
     if step >= run['total_steps']:
         # The run is done: evaluate at every context length of the schedule.
-        for _, kind, L in phases:
-            run_eval(kind, L)
+        run_eval(*phases)
     elif phase is not None:
-        run_eval(*phase)
+        run_eval(phase)
     save(step >= run['total_steps'])
     log('end', step=step, totalSteps=run['total_steps'], tokensSeen=tokens_seen, seconds=round(time.time() - t0, 1))
     if logf:
