@@ -21,6 +21,7 @@ import type { Tokenizer } from './tokenizer/tokenizer';
 import { createStorage, readF32 } from './buffers';
 import type { Dispatch } from './kernels/registry';
 import { type StepTrace, TraceReadback } from './traceReadback';
+import { Lookahead } from './lookahead';
 
 export interface EngineOptions {
   /** Context capacity in tokens (prompt + answer); default min(model context, 8192). */
@@ -94,11 +95,38 @@ export interface AttentionMass {
 
 export const denseSettings: QuestSettings = { mode: 'dense', pageBudget: 1, denseLayers: 0, aggregation: 'max' };
 
+/** What attentionMass() counts: decodeSteps, and the cache's length after the last one. */
+interface Counted {
+  readonly steps: number;
+  readonly length: number;
+}
+
+/** A submitted command buffer that ends with a token: generate()'s first (the prompt's token) or a decodeStep. */
+interface InFlight {
+  /** Position of the query that chose the token. */
+  readonly position: number;
+  /** Its readback ring slot (token, trace, kept logits). */
+  readonly slot: number;
+  readonly traced: boolean;
+  /** What attentionMass() counted before this step: restored when a step ahead is undone. */
+  readonly counted: Counted;
+}
+
 /** The sampling path's top-k op and its readback. */
 interface Candidates {
   readonly dispatches: readonly Dispatch[];
   readonly readback: ResultReadback;
   readonly k: number;
+}
+
+/** How generate() runs its decodeSteps. */
+interface StepSettings {
+  readonly quest: QuestSettings;
+  readonly attention: boolean;
+  /** Greedy: each step is submitted before the token it appends is read back (Engine.generate). */
+  readonly ahead: boolean;
+  /** Sampling: the top-k op whose candidates the host draws from. */
+  readonly candidates: Candidates | undefined;
 }
 
 /** A request the engine cannot serve as asked: the message names the setting, its value and the limit. */
@@ -111,7 +139,11 @@ export class SettingsError extends EngineError {
 export class Engine {
   private candidates: Candidates | undefined;
   /** What the last generate() counted for attentionMass(): its steps, and the cache's length after the last one. */
-  private counted = { steps: 0, length: 0 };
+  private counted: Counted = { steps: 0, length: 0 };
+  /** The next readback ring slot. */
+  private slot = 0;
+  /** Set while a greedy generate() yields: the logits that chose the yielded token (the step ahead overwrote the run state's). */
+  private chosenLogits: GPUBuffer | undefined;
   /** The run state's logits belong to the cache's last token: generate() may start. */
   private logitsReady = false;
   private disposed = false;
@@ -127,6 +159,7 @@ export class Engine {
     private readonly forward: Forward,
     private readonly tokenReadback: ResultReadback,
     private readonly traceReadback: TraceReadback,
+    private readonly lookahead: Lookahead,
   ) {}
 
   static async load(gpu: Gpu, path: string, options: EngineOptions = {}): Promise<Engine> {
@@ -174,8 +207,9 @@ export class Engine {
     const forward = await buildForward(gpu, kernels, cfg, weights, state, cache, options.attentionLayers);
     const tokenReadback = new ResultReadback(gpu, forward.token, 4, 'readback.token');
     const traceReadback = await TraceReadback.create(gpu, kernels, forward, layout);
+    const lookahead = Lookahead.create(gpu, state, forward, cfg.vocab);
     const info: ModelInfo = { path, name: basename(path), config: cfg, kv: layout, memory, loadMs: performance.now() - t0 };
-    return new Engine(gpu, info, tokenizer, kernels, weights, state, cache, forward, tokenReadback, traceReadback);
+    return new Engine(gpu, info, tokenizer, kernels, weights, state, cache, forward, tokenReadback, traceReadback, lookahead);
   }
 
   /**
@@ -237,10 +271,13 @@ export class Engine {
     this.logitsReady = true;
   }
 
-  /** The logits that chose the last token (after prefill: the next-token logits of the prompt). For evaluation. */
+  /**
+   * The logits that chose the last token (after prefill: the next-token logits of the prompt; at a yield of generate():
+   * the yielded token's). For evaluation.
+   */
   async logits(): Promise<Float32Array> {
     this.checkAlive();
-    return readF32(this.gpu, this.state.logits, this.info.config.vocab);
+    return readF32(this.gpu, this.chosenLogits ?? this.state.logits, this.info.config.vocab);
   }
 
   /** Keeps the first `tokens` tokens of the cache (e.g. a shared workspace prefix) and drops the rest. */
@@ -252,6 +289,12 @@ export class Engine {
   /**
    * Decodes up to maxTokens tokens after the prefilled prompt, stopping at an end-of-generation token (which is
    * yielded) or when `signal` aborts. Each yielded token is already in the cache except the last one.
+   *
+   * Greedy decoding runs one decodeStep ahead of the host: the step that appends a token reads it where the step
+   * before left it on the GPU and is submitted before that token is read back, so the host encodes a step while the
+   * GPU runs the one before, and maps one readback ring slot while the step ahead copies into the other. When the
+   * yielded token ends the answer (end of generation, abort, or the consumer stops iterating), the step ahead of it
+   * is undone (undoStep). Sampling draws on the host from the step's candidates first: one step at a time.
    */
   async *generate(o: GenerateOptions): AsyncGenerator<GeneratedToken> {
     this.checkAlive();
@@ -267,6 +310,8 @@ export class Engine {
     }
     const trace = this.traceReadback;
     trace.begin(quest, { pages: !!o.trace, scores: !!o.traceScores, attention: !!o.traceScores && attention });
+    const ahead = !sampler;
+    const settings: StepSettings = { quest, attention, ahead, candidates };
 
     // The first token comes from the prompt's logits; the attention count starts from zero.
     const first = this.gpu.device.createCommandEncoder();
@@ -276,25 +321,25 @@ export class Engine {
       this.gpu.device.queue.writeBuffer(this.forward.attentionMass.range, 0, attentionMassRange(1, attentionEnd));
     }
     this.counted = { steps: 0, length: this.length };
-    let next = await this.pickToken(first, sampler, candidates);
-    let step: StepTrace = {};
-    for (let produced = 0; produced < o.maxTokens; produced++) {
-      const position = this.length - 1;
-      yield { token: next, position, ...step };
-      if (this.tokenizer.isEog(next) || produced + 1 >= o.maxTokens || o.signal?.aborted) return;
-      if (this.length + 1 > this.capacity) throw new SettingsError(`the answer reached the context capacity of ${this.capacity} tokens`);
-      // decodeStep: the token just produced goes into the cache and yields the next one.
-      this.gpu.device.queue.writeBuffer(this.state.ids, 0, new Uint32Array([next]));
-      this.cache.beginRun(1);
-      this.forward.writeStepParams(this.length, quest);
-      const encoder = this.gpu.device.createCommandEncoder();
-      this.forward.encodeDecode(encoder, quest, attention);
-      if (attention) this.counted = { steps: this.counted.steps + 1, length: this.length };
-      if (trace.active) trace.encode(encoder, this.length);
-      const pending = this.pickToken(encoder, sampler, candidates); // submits before it returns
-      const recorded = trace.active ? trace.read() : undefined;
-      // Awaited together: when the device is lost both readbacks reject, and one left unawaited would end the process.
-      [next, step] = await Promise.all([pending, recorded ?? {}]);
+    let pending = this.submitToken(first, this.length - 1, false, this.counted, settings);
+    // The decodeStep that appends pending's token, when submitted before that token was read back.
+    let next: InFlight | undefined;
+    try {
+      for (let produced = 0; produced < o.maxTokens; produced++) {
+        if (ahead && produced + 1 < o.maxTokens && this.length + 1 <= this.capacity) next = this.submitStep(undefined, settings);
+        const { token, trace: recorded } = await this.readToken(pending, sampler, candidates);
+        if (ahead) this.chosenLogits = this.lookahead.logitsOf(pending.slot);
+        yield { token, position: pending.position, ...recorded };
+        if (this.tokenizer.isEog(token) || produced + 1 >= o.maxTokens || o.signal?.aborted) return;
+        if (!next) {
+          if (this.length + 1 > this.capacity) throw new SettingsError(`the answer reached the context capacity of ${this.capacity} tokens`);
+          next = this.submitStep(token, settings);
+        }
+        [pending, next] = [next, undefined];
+      }
+    } finally {
+      if (next) this.undoStep(next, pending, attention);
+      this.chosenLogits = undefined;
     }
   }
 
@@ -304,7 +349,8 @@ export class Engine {
    * from generate()'s `attentionEnd` on excluded).
    * A decodeStep's query is the answer token it appends, so every answer token but the last is counted (the first
    * answer token is chosen by the prompt's prefill, which counts nothing). In quest mode a layer reads only the pages
-   * its KV heads selected, so only those receive any. One readback of (kvHeads, pages) floats.
+   * its KV heads selected, so only those receive any. One readback of (kvHeads, pages) floats. Read it once the
+   * generator is done: while it runs, a greedy generate() has already counted the step ahead of the yielded token.
    */
   async attentionMass(): Promise<AttentionMass> {
     this.checkAlive();
@@ -319,17 +365,61 @@ export class Engine {
     return { pages, steps, layers };
   }
 
-  /** Encodes the token's readback into the step's encoder and submits it (before the first await), then reads it. */
-  private async pickToken(encoder: GPUCommandEncoder, sampler: Sampler | undefined, c: Candidates | undefined): Promise<number> {
-    if (!sampler || !c) {
-      this.tokenReadback.encode(encoder);
-      this.gpu.device.queue.submit([encoder.finish()]);
-      return new Uint32Array(await this.tokenReadback.read())[0];
+  /**
+   * Encodes and submits one decodeStep appending `token`, or, when undefined (a step ahead), the token the step before
+   * chose, still on the GPU.
+   */
+  private submitStep(token: number | undefined, s: StepSettings): InFlight {
+    const encoder = this.gpu.device.createCommandEncoder();
+    if (token === undefined) this.lookahead.encodeBegin(encoder, s.attention);
+    else this.gpu.device.queue.writeBuffer(this.state.ids, 0, new Uint32Array([token]));
+    // The queue applies writes in submit order: this step's uniforms and page-table entries cannot reach the step
+    // before it, still running.
+    this.cache.beginRun(1);
+    this.forward.writeStepParams(this.length, s.quest);
+    this.forward.encodeDecode(encoder, s.quest, s.attention);
+    const counted = this.counted;
+    if (s.attention) this.counted = { steps: counted.steps + 1, length: this.length };
+    return this.submitToken(encoder, this.length - 1, this.traceReadback.active, counted, s);
+  }
+
+  /** Ends `encoder` with its token's readbacks (and, ahead, a copy of the logits that chose it) and submits it. */
+  private submitToken(encoder: GPUCommandEncoder, position: number, traced: boolean, counted: Counted, s: StepSettings): InFlight {
+    const slot = this.slot++;
+    if (traced) this.traceReadback.encode(encoder, position + 1, slot);
+    if (s.candidates) {
+      encodeDispatches(encoder, s.candidates.dispatches);
+      s.candidates.readback.encode(encoder, slot);
+    } else {
+      this.tokenReadback.encode(encoder, slot);
     }
-    encodeDispatches(encoder, c.dispatches);
-    c.readback.encode(encoder);
+    if (s.ahead) this.lookahead.encodeKeep(encoder, slot);
     this.gpu.device.queue.submit([encoder.finish()]);
-    return sampler.pick(decodeCandidates(await c.readback.read(), c.k));
+    return { position, slot, traced, counted };
+  }
+
+  /** The token (picked by the sampler, if any) and the trace of a submitted step. */
+  private async readToken(f: InFlight, sampler: Sampler | undefined, c: Candidates | undefined): Promise<{ token: number; trace: StepTrace }> {
+    const token = sampler && c
+      ? c.readback.read(f.slot).then((words) => sampler.pick(decodeCandidates(words, c.k)))
+      : this.tokenReadback.read(f.slot).then((words) => new Uint32Array(words)[0]);
+    // Awaited together: when the device is lost both readbacks reject, and one left unawaited would end the process.
+    const [t, trace] = await Promise.all([token, f.traced ? this.traceReadback.read(f.slot) : {}]);
+    return { token: t, trace };
+  }
+
+  /**
+   * Undoes `step`, submitted ahead of `last`'s token, which ended the answer: the cache drops its token (a page it cut
+   * gets its pageMeta rebuilt by the next run, as after truncate()), attentionMass() counts what it counted before,
+   * and the GPU's token and logits are `last`'s again. Its readbacks are never mapped.
+   */
+  private undoStep(step: InFlight, last: InFlight, attention: boolean): void {
+    if (this.disposed) return; // disposed while the consumer held the generator: nothing is left to undo
+    const encoder = this.gpu.device.createCommandEncoder();
+    this.lookahead.encodeUndo(encoder, last.slot, attention);
+    this.gpu.device.queue.submit([encoder.finish()]);
+    this.cache.truncate(this.length - 1);
+    this.counted = step.counted;
   }
 
   /** The top-k candidates op, built on the first sampled request (greedy decoding never needs it). */
@@ -368,6 +458,7 @@ export class Engine {
     this.tokenReadback.destroy();
     this.candidates?.readback.destroy();
     this.traceReadback.destroy();
+    this.lookahead.destroy();
     this.forward.destroy();
     this.cache.dispose();
     this.state.destroy();

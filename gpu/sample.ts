@@ -171,42 +171,53 @@ export class Sampler {
 }
 
 /**
- * A small result read back every decode step (the top-k pairs or the argmax id) through one MAP_READ buffer made at
- * load: encode() adds the copy to the step's encoder, read() maps, copies out and unmaps. One step in flight at a time.
+ * A small result read back every decode step (the top-k pairs or the argmax id) through a ring of MAP_READ buffers
+ * made at load: encode() adds the copy into one slot to the step's encoder, read() of that slot maps, copies out and
+ * unmaps. Two slots let a greedy generate() map one step's result while the next step, already submitted, copies
+ * into the other; a slot is read (or dropped unread) before it is encoded again.
  */
 export class ResultReadback {
-  private readonly staging: GPUBuffer;
+  /** The ring: slot s uses staging[s % slots]. */
+  private readonly staging: GPUBuffer[];
 
   constructor(
     private readonly gpu: Gpu,
     private readonly source: GPUBuffer,
     readonly bytes: number,
     label = 'readback.result',
+    slots = 2,
   ) {
     checkShape(
       bytes > 0 && bytes % 4 === 0 && bytes <= source.size,
       `${label}: bytes (${bytes}) must be a positive multiple of 4 and <= the source's ${source.size} B`,
     );
     const { GPUBufferUsage } = gpu.constants;
-    this.staging = gpu.device.createBuffer({ label, size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    this.staging = Array.from({ length: slots }, (_, s) =>
+      gpu.device.createBuffer({ label: `${label}[${s}]`, size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
+    );
   }
 
-  /** Records the copy from the source; encode after the dispatches that write it. */
-  encode(encoder: GPUCommandEncoder): void {
-    encoder.copyBufferToBuffer(this.source, 0, this.staging, 0, this.bytes);
+  /** Records the copy from the source into `slot`; encode after the dispatches that write it. */
+  encode(encoder: GPUCommandEncoder, slot: number): void {
+    encoder.copyBufferToBuffer(this.source, 0, this.at(slot), 0, this.bytes);
   }
 
-  /** The bytes copied by the last submitted encode(); waits for that submit. */
-  async read(): Promise<ArrayBuffer> {
-    await this.staging.mapAsync(this.gpu.constants.GPUMapMode.READ);
+  /** The bytes copied by the last submitted encode() into `slot`; waits for that submit (not for later ones). */
+  async read(slot: number): Promise<ArrayBuffer> {
+    const staging = this.at(slot);
+    await staging.mapAsync(this.gpu.constants.GPUMapMode.READ);
     try {
-      return this.staging.getMappedRange().slice(0);
+      return staging.getMappedRange().slice(0);
     } finally {
-      this.staging.unmap();
+      staging.unmap();
     }
   }
 
   destroy(): void {
-    this.staging.destroy();
+    for (const b of this.staging) b.destroy();
+  }
+
+  private at(slot: number): GPUBuffer {
+    return this.staging[slot % this.staging.length];
   }
 }

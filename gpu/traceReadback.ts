@@ -3,7 +3,9 @@
 // buffer is made up front (the detail staging on the first request that asks for it, sized for the whole cache), so
 // a decodeStep creates nothing. A traced step adds: one traceSelection dispatch per sparse layer and one copy for the
 // pages; one copy per sparse layer and one for the attention when detail is asked for. The copies ride in the step's
-// own command buffer and are mapped while the token is read back, so tracing adds no round trip.
+// own command buffer and are mapped while the token is read back, so tracing adds no round trip. Each staging buffer
+// is a ring of two slots, as the token's (sample.ts ResultReadback): a greedy generate() maps one step's trace while
+// the next step, already submitted, copies into the other slot.
 import type { Gpu } from './device';
 import type { Forward, QuestSettings } from './forward/forward';
 import { type Dispatch, Kernels, encodeDispatches } from './kernels/registry';
@@ -28,16 +30,20 @@ export interface TraceRequest {
   readonly attention: boolean;
 }
 
+/** Slots of each staging ring. */
+const SLOTS = 2;
+
 export class TraceReadback {
-  private readonly selectionStaging: GPUBuffer;
-  /** (layers, kvHeads, maxPages) f32 scores, then (kvHeads, maxPages) f32 running attention totals. */
-  private detailStaging: GPUBuffer | undefined;
+  /** [slot] the selection's MAP_READ copy. */
+  private readonly selectionStaging: GPUBuffer[];
+  /** [slot] (layers, kvHeads, maxPages) f32 scores, then (kvHeads, maxPages) f32 running attention totals. */
+  private detailStaging: GPUBuffer[] | undefined;
   /** (pages) the running attention total after the previous step, summed over KV heads. */
   private previous = new Float64Array(0);
   private request: TraceRequest = { pages: false, scores: false, attention: false };
   private quest: QuestSettings | undefined;
-  /** Pages in context at the step encoded last. */
-  private pagesInContext = 0;
+  /** [slot] pages in context at the step last encoded into the slot. */
+  private readonly pagesInContext = new Array<number>(SLOTS).fill(0);
 
   private constructor(
     private readonly gpu: Gpu,
@@ -51,7 +57,9 @@ export class TraceReadback {
     private readonly gather: readonly Dispatch[],
   ) {
     const { GPUBufferUsage } = gpu.constants;
-    this.selectionStaging = gpu.device.createBuffer({ label: 'trace.selection.staging', size: selection.size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    this.selectionStaging = Array.from({ length: SLOTS }, (_, s) =>
+      gpu.device.createBuffer({ label: `trace.selection.staging[${s}]`, size: selection.size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
+    );
   }
 
   static async create(gpu: Gpu, k: Kernels, forward: Forward, layout: KvLayout): Promise<TraceReadback> {
@@ -77,11 +85,13 @@ export class TraceReadback {
     if ((this.request.scores || this.request.attention) && !this.detailStaging) {
       const { layers, kvHeads, maxPages } = this.layout;
       const { GPUBufferUsage } = this.gpu.constants;
-      this.detailStaging = this.gpu.device.createBuffer({
-        label: 'trace.detail.staging',
-        size: (layers + 1) * kvHeads * maxPages * 4,
-        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-      });
+      this.detailStaging = Array.from({ length: SLOTS }, (_, s) =>
+        this.gpu.device.createBuffer({
+          label: `trace.detail.staging[${s}]`,
+          size: (layers + 1) * kvHeads * maxPages * 4,
+          usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+        }),
+      );
     }
     this.previous = new Float64Array(0);
   }
@@ -91,21 +101,25 @@ export class TraceReadback {
     return this.request.pages || this.request.scores || this.request.attention;
   }
 
-  /** Records the step's trace copies after its dispatches; `length` is the cache's length after the step. */
-  encode(encoder: GPUCommandEncoder, length: number): void {
+  /**
+   * Records the step's trace copies into `slot` after its dispatches; `length` is the cache's length after the step.
+   * The slot's previous trace must have been read (or dropped unread) by then.
+   */
+  encode(encoder: GPUCommandEncoder, length: number, slot: number): void {
     const quest = this.quest;
     if (!quest) return;
     const { layers, kvHeads, maxPages, pageSize } = this.layout;
-    this.pagesInContext = Math.ceil(length / pageSize);
+    const pagesInContext = Math.ceil(length / pageSize);
+    this.pagesInContext[slot % SLOTS] = pagesInContext;
     const sparseFrom = quest.mode === 'quest' ? quest.denseLayers : layers;
     if (this.request.pages) {
       encodeDispatches(encoder, this.gather.slice(sparseFrom));
-      encoder.copyBufferToBuffer(this.selection, 0, this.selectionStaging, 0, layers * kvHeads * (1 + quest.pageBudget) * 4);
+      encoder.copyBufferToBuffer(this.selection, 0, this.selectionStaging[slot % SLOTS], 0, layers * kvHeads * (1 + quest.pageBudget) * 4);
     }
-    const staging = this.detailStaging;
+    const staging = this.detailStaging?.[slot % SLOTS];
     if (!staging) return;
     const row = maxPages * 4;
-    const scored = this.pagesInContext - 1;
+    const scored = pagesInContext - 1;
     // One copy per buffer: every KV head's row but the last whole, the last one as far as it is used.
     if (this.request.scores && scored > 0) {
       for (let l = sparseFrom; l < layers; l++) {
@@ -113,34 +127,39 @@ export class TraceReadback {
       }
     }
     if (this.request.attention) {
-      encoder.copyBufferToBuffer(this.forward.attentionMass.received, 0, staging, layers * kvHeads * row, (kvHeads - 1) * row + this.pagesInContext * 4);
+      encoder.copyBufferToBuffer(this.forward.attentionMass.received, 0, staging, layers * kvHeads * row, (kvHeads - 1) * row + pagesInContext * 4);
     }
   }
 
-  /** The step recorded by the last encode(); call after its command buffer is submitted. */
-  async read(): Promise<StepTrace> {
+  /**
+   * The step last encoded into `slot`; call after its command buffer is submitted. Read the steps in the order they
+   * were encoded: each step's attention is its running total minus the previous read's.
+   */
+  async read(slot: number): Promise<StepTrace> {
     const quest = this.quest;
     if (!quest) return {};
+    const selectionStaging = this.selectionStaging[slot % SLOTS];
+    const detailStaging = this.detailStaging?.[slot % SLOTS];
+    const pagesInContext = this.pagesInContext[slot % SLOTS];
     const [selection, detail] = await Promise.all([
-      this.request.pages ? this.mapped(this.selectionStaging) : undefined,
-      this.request.scores || this.request.attention ? this.mapped(this.detailStaging!) : undefined,
+      this.request.pages ? this.mapped(selectionStaging) : undefined,
+      detailStaging && (this.request.scores || this.request.attention) ? this.mapped(detailStaging) : undefined,
     ]);
     try {
       return {
         ...(selection ? { pages: this.parsePages(new Uint32Array(selection), quest) } : {}),
-        ...(detail && this.request.scores ? { scores: this.parseScores(new Float32Array(detail), quest) } : {}),
-        ...(detail && this.request.attention ? { attention: this.parseAttention(new Float32Array(detail)) } : {}),
+        ...(detail && this.request.scores ? { scores: this.parseScores(new Float32Array(detail), quest, pagesInContext) } : {}),
+        ...(detail && this.request.attention ? { attention: this.parseAttention(new Float32Array(detail), pagesInContext) } : {}),
       };
     } finally {
-      if (selection) this.selectionStaging.unmap();
-      if (detail) this.detailStaging!.unmap();
+      if (selection) selectionStaging.unmap();
+      if (detail) detailStaging?.unmap();
     }
   }
 
   destroy(): void {
     this.selection.destroy();
-    this.selectionStaging.destroy();
-    this.detailStaging?.destroy();
+    for (const b of [...this.selectionStaging, ...(this.detailStaging ?? [])]) b.destroy();
     for (const p of this.params) p.destroy();
   }
 
@@ -164,9 +183,9 @@ export class TraceReadback {
     return out;
   }
 
-  private parseScores(values: Float32Array, quest: QuestSettings): number[][][] {
+  private parseScores(values: Float32Array, quest: QuestSettings, pagesInContext: number): number[][][] {
     const { layers, kvHeads, maxPages } = this.layout;
-    const scored = this.pagesInContext - 1;
+    const scored = pagesInContext - 1;
     const out: number[][][] = [];
     for (let l = 0; l < layers; l++) {
       const heads: number[][] = [];
@@ -180,10 +199,9 @@ export class TraceReadback {
   }
 
   /** The running totals minus the previous step's, summed over KV heads (in float64: differences of f32 totals). */
-  private parseAttention(values: Float32Array): number[] {
+  private parseAttention(values: Float32Array, pages: number): number[] {
     const { layers, kvHeads, maxPages } = this.layout;
     const base = layers * kvHeads * maxPages;
-    const pages = this.pagesInContext;
     const total = new Float64Array(pages);
     for (let h = 0; h < kvHeads; h++) {
       for (let p = 0; p < pages; p++) total[p] += values[base + h * maxPages + p];

@@ -23,9 +23,9 @@ async function gpuTopK(logits: Float32Array, k: number, sortSize?: number): Prom
   const readback = new ResultReadback(gpu, b.out, k * 8);
   const enc = gpu.device.createCommandEncoder();
   encodeDispatches(enc, await topK(kernels, b, { vocab, k, sortSize }));
-  readback.encode(enc);
+  readback.encode(enc, 0);
   gpu.device.queue.submit([enc.finish()]);
-  const c = decodeCandidates(await readback.read(), k);
+  const c = decodeCandidates(await readback.read(0), k);
   readback.destroy();
   return c;
 }
@@ -90,9 +90,9 @@ test('top-k best candidate equals the argmax kernel on ties', async () => {
   const readback = new ResultReadback(gpu, b.out, 4);
   const enc = gpu.device.createCommandEncoder();
   encodeDispatches(enc, await argmax(kernels, b, { vocab: logits.length }));
-  readback.encode(enc);
+  readback.encode(enc, 0);
   gpu.device.queue.submit([enc.finish()]);
-  const token = new Uint32Array(await readback.read())[0];
+  const token = new Uint32Array(await readback.read(0))[0];
   readback.destroy();
   assert.equal((await gpuTopK(logits, 8)).ids[0], token);
 });
