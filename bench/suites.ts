@@ -75,7 +75,9 @@ export const suites: Readonly<Record<string, Suite>> = {
     name: 'smoke',
     plans: [
       { shape: tiny, weightType: GgmlType.Q8_0, fill: 'prefill', contexts: [300], budgets: [64], observe: [300] },
-      { shape: tiny, weightType: 'Q4_K_M', fill: 'kvAppend', contexts: [700], budgets: [64, 256], questSweep: true },
+      // 8 layers: Q4_K_M's Q6_K attn_v/ffn_down then fall in layers 0, 3, 6 and 7, so layer 0's q/k/v split
+      // (attn_q+attn_k, attn_v) where later layers' fuse: the matvec sweep's roles must follow each layer.
+      { shape: { ...tiny, name: 'synthetic tiny llama (8 layers)', layers: 8 }, weightType: 'Q4_K_M', fill: 'kvAppend', contexts: [700], budgets: [64, 256], matvecSweep: true, questSweep: true },
     ],
     decodeTokens: 4,
     profileReps: 2,

@@ -12,7 +12,7 @@ import { biasAdd } from '../kernels/bias';
 import { embed } from '../kernels/embed';
 import type { KvRunOp } from '../kernels/kvKernel';
 import { kvAppend } from '../kernels/kvAppend';
-import { matmul } from '../kernels/matmul';
+import { matmul, normFits } from '../kernels/matmul';
 import { type Dispatch, Kernels, encodeDispatches } from '../kernels/registry';
 import { rmsNorm } from '../kernels/rmsnorm';
 import { rope } from '../kernels/rope';
@@ -44,7 +44,10 @@ export interface AttentionMassState extends AttentionMassBuffers {
 /** The dispatches of one run size: `tokens` rows of the run state. */
 interface RunDispatches {
   readonly tokens: number;
-  /** embed → per layer: norm, q/k/v (+bias, +qk-norm), RoPE. The layer's attention comes between pre and post. */
+  /**
+   * embed → per layer: norm, q/k/v (+bias, +qk-norm), RoPE. The layer's attention comes between pre and post. A
+   * decodeStep applies attn_norm and ffn_norm inside the matvecs that read them (matmul's `norm`).
+   */
   readonly embed: readonly Dispatch[];
   readonly pre: readonly (readonly Dispatch[])[];
   /** attn_output (+= residual), FFN norm, gate/up, SwiGLU, down (+= residual). */
@@ -72,7 +75,7 @@ export class Forward {
     private readonly kvAppend: readonly KvRunOp[],
     private readonly prefillAttention: readonly KvRunOp[],
     private readonly decodeAttention: readonly DecodeAttention[],
-    /** rmsnorm(last → h) then the LM head; and the same from x row 0 for a decodeStep. */
+    /** output_norm then the LM head over `last` (one matvec when normFits); the same from x row 0 for a decodeStep. */
     private readonly prefillHead: readonly Dispatch[],
     private readonly decodeHead: readonly Dispatch[],
     private readonly greedy: readonly Dispatch[],
@@ -216,10 +219,13 @@ export async function buildForward(
     });
   }
 
-  const headOf = async (from: GPUBuffer) => [
-    await rmsNorm(k, { x: from, weight: w.outputNorm, out: state.h }, { rows: 1, dim: cfg.dim, eps: cfg.normEps }),
-    ...(await matmul(k, { weight: w.output, x: state.h, y: state.logits }, { tokens: 1 })),
-  ];
+  const headOf = async (from: GPUBuffer) =>
+    normFits(k, w.output)
+      ? await matmul(k, { weight: w.output, x: from, y: state.logits, norm: w.outputNorm }, { tokens: 1, normEps: cfg.normEps })
+      : [
+          await rmsNorm(k, { x: from, weight: w.outputNorm, out: state.h }, { rows: 1, dim: cfg.dim, eps: cfg.normEps }),
+          ...(await matmul(k, { weight: w.output, x: state.h, y: state.logits }, { tokens: 1 })),
+        ];
   const token = own(createStorage(gpu, 'token', 4));
   const scratch = own(createStorage(gpu, 'argmax.scratch', argmaxScratchBytes(cfg.vocab)));
   const greedy = await argmax(k, { logits: state.logits, scratch, out: token }, { vocab: cfg.vocab });
@@ -261,16 +267,20 @@ async function buildRun(
   const kvDim = kvHeads * headDim;
   const mm = (weight: WeightTensor, x: GPUBuffer, y: GPUBuffer, accumulate = false) => matmul(k, { weight, x, y }, { tokens, accumulate });
   // Matrices of one input, each fused weight writing its matrices' outputs (ys in matrix order) in one matvec.
-  const mmFused = async (group: readonly FusedWeight[], x: GPUBuffer, ys: readonly GPUBuffer[], bias?: GPUBuffer) => {
+  // With `norm`, each matvec applies that RMSNorm to x first (decode).
+  const mmFused = async (group: readonly FusedWeight[], x: GPUBuffer, ys: readonly GPUBuffer[], bias?: GPUBuffer, norm?: GPUBuffer) => {
     const out: Dispatch[] = [];
     let at = 0;
     for (const f of group) {
-      out.push(...(await matmul(k, { weight: f.weight, x, y: ys.slice(at, at + f.segments.length), bias }, { tokens, segments: f.segments })));
+      out.push(...(await matmul(k, { weight: f.weight, x, y: ys.slice(at, at + f.segments.length), bias, norm }, { tokens, segments: f.segments, normEps: eps })));
       at += f.segments.length;
     }
     return out;
   };
   const ropeShape = { tokens, headDim, dims: cfg.rope.dims, style: cfg.rope.style };
+  // A decodeStep normalizes x inside the matvecs that read the norm's output (no rmsnorm dispatch, h unused) when
+  // every one of them can (matmul's normFits); prefill keeps the separate rmsnorm into h.
+  const fusedNorm = (group: readonly FusedWeight[], norm: GPUBuffer) => (tokens === 1 && group.every((f) => normFits(k, f.weight)) ? norm : undefined);
   const pre: Dispatch[][] = [];
   const post: Dispatch[][] = [];
   for (let l = 0; l < cfg.layers; l++) {
@@ -279,9 +289,10 @@ async function buildRun(
     const kOut = s.kRaw ?? s.k;
     // A decodeStep adds q/k/v's bias in their fused matvec.
     const fusedBias = tokens === 1 ? lw.bqkv : undefined;
+    const attnNorm = fusedNorm(lw.qkv, lw.attnNorm);
     const list: Dispatch[] = [
-      await rmsNorm(k, { x: s.x, weight: lw.attnNorm, out: s.h }, { rows: tokens, dim, eps }),
-      ...(await mmFused(lw.qkv, s.h, [qOut, kOut, s.v], fusedBias)),
+      ...(attnNorm ? [] : [await rmsNorm(k, { x: s.x, weight: lw.attnNorm, out: s.h }, { rows: tokens, dim, eps })]),
+      ...(await mmFused(lw.qkv, attnNorm ? s.x : s.h, [qOut, kOut, s.v], fusedBias, attnNorm)),
     ];
     if (lw.bq && lw.bk && lw.bv && !fusedBias) {
       list.push(
@@ -297,19 +308,19 @@ async function buildRun(
         await rmsNorm(k, { x: s.kRaw, weight: lw.kNorm, out: s.k }, { rows: tokens * kvHeads, dim: headDim, eps }),
       );
     }
-    list.push(
-      await rope(k, { angles, x: s.q, step: cache.step }, { ...ropeShape, heads }),
-      await rope(k, { angles, x: s.k, step: cache.step }, { ...ropeShape, heads: kvHeads }),
-    );
+    // q and k in one dispatch.
+    list.push(await rope(k, { angles, x: s.q, x2: s.k, step: cache.step }, { ...ropeShape, heads, second: { heads: kvHeads } }));
     pre.push(list);
     // A decodeStep over fused gate/up applies SwiGLU in the matvec itself.
     const gateUp = lw.gateUp.length === 1 && tokens === 1 ? lw.gateUp[0] : undefined;
+    const ffnNorm = fusedNorm(lw.gateUp, lw.ffnNorm);
+    const ffnIn = ffnNorm ? s.x : s.h;
     post.push([
       ...(await mm(lw.wo, s.att, s.x, true)),
-      await rmsNorm(k, { x: s.x, weight: lw.ffnNorm, out: s.h }, { rows: tokens, dim, eps }),
+      ...(ffnNorm ? [] : [await rmsNorm(k, { x: s.x, weight: lw.ffnNorm, out: s.h }, { rows: tokens, dim, eps })]),
       ...(gateUp
-        ? await matmul(k, { weight: gateUp.weight, x: s.h, y: s.act }, { tokens, segments: gateUp.segments, swiglu: true })
-        : [...(await mmFused(lw.gateUp, s.h, [s.gate, s.up])), await swiglu(k, { gate: s.gate, up: s.up, out: s.act }, { tokens, ffn })]),
+        ? await matmul(k, { weight: gateUp.weight, x: ffnIn, y: s.act, norm: ffnNorm }, { tokens, segments: gateUp.segments, swiglu: true, normEps: eps })
+        : [...(await mmFused(lw.gateUp, ffnIn, [s.gate, s.up], undefined, ffnNorm)), await swiglu(k, { gate: s.gate, up: s.up, out: s.act }, { tokens, ffn })]),
       ...(await mm(lw.wDown, s.act, s.x, true)),
     ]);
   }

@@ -1,7 +1,8 @@
 // What every decode matvec (matmulVec*.wgsl) shares after its dot products: matmul.ts appends this file to each
 // kernel's source when it builds the shader module (WGSL lets module-scope declarations come in any order). The
 // kernel declares Params p, the bias, y, y1 and y2 bindings, the WG, TPR, NR and SWIGLU overrides, the workgroup
-// array `partial`, and rowsDot(g, lane), this lane's sums for the NR rows of row group g.
+// array `partial`, and rowsDot(g, lane), this lane's sums for the NR rows of row group g; the prologue composed
+// before it (matmulVecPrologue.wgsl or matmulVecNorm.wgsl) declares prologue(t), which main calls first.
 
 // Part row of slot r of row group g: NR consecutive rows, or with SWIGLU NR/2 gate rows and their up rows. Slots
 // past the end repeat the last row (computed, never written).
@@ -50,6 +51,7 @@ fn writeRows(g : u32, s : vec4<f32>) {
 fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) t : u32) {
   let g = (wg.y * p.gridX + wg.x) * (WG / TPR) + t / TPR; // row group
   let lane = t % TPR;
+  prologue(t);
   var acc = vec4<f32>(0.0);
   if (g * NR < p.rows) { acc = rowsDot(g, lane); }
   partial[t] = acc;

@@ -39,28 +39,29 @@ override SWIGLU : bool = false;
 
 var<workgroup> partial : array<vec4<f32>, WG>; // per thread: its sums for the group's NR rows
 
-// ggml's get_scale_min_k4: the 6-bit scale and min of sub-block j from scales[12] = hdr words y, z, w. Shifts and
-// selects only: a vector indexed at run time (m[i]) can spill to memory.
-fn scaleMin(m : vec4<u32>, j : u32) -> vec2<f32> {
-  let s = 8u * (j % 4u);
-  let a = (m.y >> s) & 0xffu; // scales[j % 4]
-  let b = (m.z >> s) & 0xffu; // scales[j % 4 + 4]
-  let c = (m.w >> s) & 0xffu; // scales[j % 4 + 8]
-  let low = vec2<u32>(a & 63u, b & 63u); // j < 4
-  let high = vec2<u32>((c & 15u) | ((a >> 6u) << 4u), (c >> 4u) | ((b >> 6u) << 4u)); // j >= 4
-  return vec2<f32>(select(high, low, j < 4u));
+// ggml's get_scale_min_k4 for sub-blocks j = 2 pair and j + 1 at once, two bytes per u32 op, from scales[12] =
+// hdr words y, z, w: (scale j, scale j + 1, min j, min j + 1). j < 4 takes the low 6 bits of scales[j] and
+// scales[j + 4]; j >= 4 the nibbles of scales[j + 4] with the top 2 bits of scales[j - 4] and scales[j] above them.
+fn scalesMins(m : vec4<u32>, pair : u32) -> vec4<f32> {
+  let s = 16u * (pair % 2u);
+  let a = m.y >> s; // scales[j % 4], scales[j % 4 + 1] in bytes 0 and 1
+  let b = m.z >> s; // scales[j % 4 + 4], + 5
+  let c = m.w >> s; // scales[j % 4 + 8], + 9
+  let sc = select((c & 0x0f0fu) | ((a & 0xc0c0u) >> 2u), a & 0x3f3fu, pair < 2u);
+  let mn = select(((c >> 4u) & 0x0f0fu) | ((b & 0xc0c0u) >> 2u), b & 0x3f3fu, pair < 2u);
+  return vec4<f32>(vec4<u32>(sc, sc >> 8u, mn, mn >> 8u) & vec4<u32>(0xffu));
 }
 
-// Dots of the low and the high nibbles of the four bytes of v with xl and xh.
-fn nibbleDots(v : u32, xl : vec4<f32>, xh : vec4<f32>) -> vec2<f32> {
-  let b = vec4<u32>(v) >> vec4<u32>(0u, 8u, 16u, 24u);
-  return vec2<f32>(dot(vec4<f32>(b & vec4<u32>(15u)), xl), dot(vec4<f32>((b >> vec4<u32>(4u)) & vec4<u32>(15u)), xh));
+// The four bytes of w, byte 0 first, as floats (each byte holds one unsigned quant).
+fn bytes4(w : u32) -> vec4<f32> {
+  return vec4<f32>((vec4<u32>(w) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xffu));
 }
 
 // This lane's share of the rows of group g; rows past the part's end repeat its last row (never written).
 fn rowsDot(g : u32, lane : u32) -> vec4<f32> {
   let units = p.cols / 32u;
   let nb = p.cols / 256u;
+  let nibble = vec4<u32>(0x0f0f0f0fu);
   var acc = vec4<f32>(0.0);
   for (var u = lane; u < units; u += TPR) {
     let sb = u / 8u;
@@ -79,11 +80,14 @@ fn rowsDot(g : u32, lane : u32) -> vec4<f32> {
       let row = rowOf(g, r);
       let q = qs[row * units + u];
       let m = hdr[row * nb + sb];
+      // One mask per word splits its 8 nibbles into the 4 quants of sub-block 2p (lo) and of 2p + 1 (hi).
+      let lo = q & nibble;
+      let hi = (q >> vec4<u32>(4u)) & nibble;
+      let s = vec2<f32>(dot(bytes4(lo.x), xl0) + dot(bytes4(lo.y), xl1) + dot(bytes4(lo.z), xl2) + dot(bytes4(lo.w), xl3),
+                        dot(bytes4(hi.x), xh0) + dot(bytes4(hi.y), xh1) + dot(bytes4(hi.z), xh2) + dot(bytes4(hi.w), xh3));
+      let sm = scalesMins(m, c / 2u);
       let dm = unpack2x16float(m.x);
-      let lo = scaleMin(m, 2u * (c / 2u));
-      let hi = scaleMin(m, 2u * (c / 2u) + 1u);
-      let s = nibbleDots(q.x, xl0, xh0) + nibbleDots(q.y, xl1, xh1) + nibbleDots(q.z, xl2, xh2) + nibbleDots(q.w, xl3, xh3);
-      acc[r] += dm.x * (lo.x * s.x + hi.x * s.y) - dm.y * (lo.y * sumX.x + hi.y * sumX.y);
+      acc[r] += dm.x * dot(sm.xy, s) - dm.y * dot(sm.zw, sumX);
     }
   }
   return acc;

@@ -51,24 +51,17 @@ fn scales4(s : vec4<u32>, h : u32, v : u32) -> vec4<f32> {
   return vec4<f32>(bitcast<vec4<i32>>(vec4<u32>(lo, lo, hi, hi) << shift) >> vec4<u32>(24u));
 }
 
-// For four consecutive elements of each g: dots of the 6-bit q (low bits from bytes of a, b; high bits from h)
-// with x0 (g = 0), x1, x2, x3.
-fn q6Dots(a : u32, b : u32, h : u32, x0 : vec4<f32>, x1 : vec4<f32>, x2 : vec4<f32>, x3 : vec4<f32>) -> vec4<f32> {
-  let shift = vec4<u32>(0u, 8u, 16u, 24u);
-  let la = (vec4<u32>(a) >> shift) & vec4<u32>(0xffu);
-  let lb = (vec4<u32>(b) >> shift) & vec4<u32>(0xffu);
-  let hh = (vec4<u32>(h) >> shift) & vec4<u32>(0xffu);
-  let q0 = (la & vec4<u32>(15u)) | ((hh & vec4<u32>(3u)) << vec4<u32>(4u));
-  let q1 = (lb & vec4<u32>(15u)) | (((hh >> vec4<u32>(2u)) & vec4<u32>(3u)) << vec4<u32>(4u));
-  let q2 = (la >> vec4<u32>(4u)) | (((hh >> vec4<u32>(4u)) & vec4<u32>(3u)) << vec4<u32>(4u));
-  let q3 = (lb >> vec4<u32>(4u)) | ((hh >> vec4<u32>(6u)) << vec4<u32>(4u));
-  return vec4<f32>(dot(vec4<f32>(q0), x0), dot(vec4<f32>(q1), x1), dot(vec4<f32>(q2), x2), dot(vec4<f32>(q3), x3));
+// The four bytes of w, byte 0 first, as floats (each byte holds one unsigned quant).
+fn bytes4(w : u32) -> vec4<f32> {
+  return vec4<f32>((vec4<u32>(w) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xffu));
 }
 
 // This lane's share of the rows of group g; rows past the part's end repeat its last row (never written).
 fn rowsDot(g : u32, lane : u32) -> vec4<f32> {
   let units = p.cols / 64u;
   let nb = p.cols / 256u;
+  let nibble = vec4<u32>(0x0f0f0f0fu);
+  let twoBits = vec4<u32>(0x03030303u);
   var acc = vec4<f32>(0.0);
   for (var u = lane; u < units; u += TPR) {
     let sb = u / 4u;
@@ -100,8 +93,15 @@ fn rowsDot(g : u32, lane : u32) -> vec4<f32> {
       let a = ql[8u * blk + 4u * h + v];
       let b = ql[8u * blk + 4u * h + 2u + v];
       let hb = qh[4u * blk + 2u * h + v];
-      let s = q6Dots(a.x, b.x, hb.x, x00, x10, x20, x30) + q6Dots(a.y, b.y, hb.y, x01, x11, x21, x31)
-            + q6Dots(a.z, b.z, hb.z, x02, x12, x22, x32) + q6Dots(a.w, b.w, hb.w, x03, x13, x23, x33);
+      // The 6-bit quants of g = 0..3, four per word (one per byte), built with masks over whole words.
+      let q0 = (a & nibble) | ((hb & twoBits) << vec4<u32>(4u));
+      let q1 = (b & nibble) | (((hb >> vec4<u32>(2u)) & twoBits) << vec4<u32>(4u));
+      let q2 = ((a >> vec4<u32>(4u)) & nibble) | (((hb >> vec4<u32>(4u)) & twoBits) << vec4<u32>(4u));
+      let q3 = ((b >> vec4<u32>(4u)) & nibble) | (((hb >> vec4<u32>(6u)) & twoBits) << vec4<u32>(4u));
+      let s = vec4<f32>(dot(bytes4(q0.x), x00) + dot(bytes4(q0.y), x01) + dot(bytes4(q0.z), x02) + dot(bytes4(q0.w), x03),
+                        dot(bytes4(q1.x), x10) + dot(bytes4(q1.y), x11) + dot(bytes4(q1.z), x12) + dot(bytes4(q1.w), x13),
+                        dot(bytes4(q2.x), x20) + dot(bytes4(q2.y), x21) + dot(bytes4(q2.z), x22) + dot(bytes4(q2.w), x23),
+                        dot(bytes4(q3.x), x30) + dot(bytes4(q3.y), x31) + dot(bytes4(q3.z), x32) + dot(bytes4(q3.w), x33));
       acc[r] += d[blk] * dot(scales4(sc[blk], h, v), s - 32.0 * sumX);
     }
   }

@@ -1,5 +1,6 @@
 // float64 references of matmul and embedding lookup (tests only). Weights come in as their exact dequantized
 // values (gpu/quant/codec.ts dequantizeRows), so the reference is exactly what ggml means by the bytes.
+import { rmsNormRef } from './rmsnorm';
 
 /** w: (rows, cols), x: (tokens, cols) -> (tokens, rows): Y = X·Wᵀ; added to `y0` (tokens, rows) when given. */
 export function matmulRef(w: ArrayLike<number>, x: ArrayLike<number>, rows: number, cols: number, tokens: number, y0?: ArrayLike<number>): Float64Array {
@@ -12,6 +13,14 @@ export function matmulRef(w: ArrayLike<number>, x: ArrayLike<number>, rows: numb
     }
   }
   return y;
+}
+
+/**
+ * A decode matvec with its RMSNorm fused (matmul with `norm`): w: (rows, cols), x: (cols), norm: (cols) ->
+ * (rows): y = W·rmsnorm(x), the norm first, as the separate ops compute it.
+ */
+export function rmsNormMatvecRef(w: ArrayLike<number>, x: ArrayLike<number>, norm: ArrayLike<number>, rows: number, cols: number, eps: number): Float64Array {
+  return matmulRef(w, rmsNormRef(x, norm, 1, cols, eps), rows, cols, 1);
 }
 
 /** The largest sum over k of |w[n, k] x[m, k]|: the scale of the rounding error any f32 dot product of a row may carry. */

@@ -3,14 +3,15 @@ import { test } from 'node:test';
 import { createStorage, createStorageWith, readF32 } from '../../gpu/buffers';
 import type { Gpu } from '../../gpu/device';
 import { ShapeError } from '../../gpu/errors';
-import { type MatvecVariant, matmul } from '../../gpu/kernels/matmul';
+import { type MatvecVariant, gpuMatvecVariant, matmul } from '../../gpu/kernels/matmul';
 import { encodeDispatches } from '../../gpu/kernels/registry';
 import { GgmlType, ggmlTypeInfo } from '../../gpu/model/ggmlTypes';
 import { dequantizeRows, quantizeRows } from '../../gpu/quant/codec';
 import { regionRowBytes } from '../../gpu/quant/layout';
 import { uploadWeight } from '../../gpu/quant/upload';
 import { destroyWeight } from '../../gpu/quant/weight';
-import { matmulAbsScale, matmulRef } from '../../gpu/reference/matmul';
+import { matmulAbsScale, matmulRef, rmsNormMatvecRef } from '../../gpu/reference/matmul';
+import { rmsNormRef } from '../../gpu/reference/rmsnorm';
 import { swigluRef } from '../../gpu/reference/swiglu';
 import { expectMatches } from '../util/expectMatches';
 import { testGpu } from '../util/gpu';
@@ -36,6 +37,7 @@ const Ks = [32, 96, 256, 512, 2048];
 const floatOnlyKs = [1, 7, 61, 172]; // K that is no multiple of 4 or 8: rows padded to 16 bytes (172 = stories260K's FFN)
 /** A GPU-style layout forced on any adapter: 32 threads share 2 rows and reduce. */
 const shared: MatvecVariant = { workgroup: 256, threadsPerRow: 32, rowsPerGroup: 2 };
+const layoutName = (v: MatvecVariant) => `${v.workgroup}/${v.threadsPerRow}/${v.rowsPerGroup}`;
 
 async function run(gpu: Gpu, type: GgmlType, rows: number, cols: number, seed: number, variant?: MatvecVariant, accumulate = false) {
   const { kernels } = await testGpu();
@@ -67,9 +69,10 @@ for (const type of allTypes) {
     const { gpu } = await testGpu();
     for (const rows of Ns) {
       for (const cols of ks) {
-        for (const variant of [undefined, shared]) {
+        // The adapter's layout, a shared one and the one a hardware GPU gets for this shape.
+        for (const variant of [undefined, shared, gpuMatvecVariant(type, rows, cols)]) {
           const { got, ref, atol } = await run(gpu, type, rows, cols, rows * 7919 + cols, variant);
-          expectMatches(`decode ${name} N=${rows} K=${cols} ${variant ? 'shared rows' : 'adapter layout'}`, got, ref, { atol, rtol: 0 });
+          expectMatches(`decode ${name} N=${rows} K=${cols} ${variant ? layoutName(variant) : 'adapter layout'}`, got, ref, { atol, rtol: 0 });
         }
       }
     }
@@ -102,9 +105,9 @@ test('matmul decode with more than 65535 rows (LM-head sized) uses a 2-D grid: Q
   const { gpu } = await testGpu();
   for (const type of [GgmlType.Q8_0, GgmlType.F16]) {
     // One row per workgroup (threadsPerRow = workgroup) needs 70001 workgroups: over 65535 in one dimension.
-    for (const variant of [undefined, { workgroup: 32, threadsPerRow: 32, rowsPerGroup: 1 }]) {
+    for (const variant of [undefined, { workgroup: 32, threadsPerRow: 32, rowsPerGroup: 1 }, gpuMatvecVariant(type, 70001, 32)]) {
       const { got, ref, atol } = await run(gpu, type, 70001, 32, 3, variant);
-      expectMatches(`decode ${ggmlTypeInfo[type].name} N=70001`, got, ref, { atol, rtol: 0 });
+      expectMatches(`decode ${ggmlTypeInfo[type].name} N=70001 ${variant ? layoutName(variant) : 'adapter layout'}`, got, ref, { atol, rtol: 0 });
     }
   }
 });
@@ -252,5 +255,127 @@ test('matmul rejects buffers too small and bad shapes, naming the sizes', async 
   await expectShape(matmul(kernels, { weight, x, y, bias: createStorage(gpu, 'b', 16) }, { tokens: 1 }), /bias holds 16 B, needs rows\*4 = 68/);
   await expectShape(matmul(kernels, { weight, x: createStorage(gpu, 'x3', 3 * 96 * 4), y: createStorage(gpu, 'y3', 3 * 17 * 4), bias: y }, { tokens: 3 }), /a bias is fused only in decode \(tokens 1, got 3\); add it with biasAdd/);
   await expectShape(matmul(kernels, { weight, x, y: y9 }, { tokens: 1, segments: [8, 9], swiglu: true }), /swiglu needs segments \[ffn, ffn\], got \[8, 9\]/);
+  destroyWeight(weight);
+});
+
+/**
+ * x of `cols` values in a buffer of whole vec4s whose tail past cols holds 1e20 (a fused RMSNorm must ignore it:
+ * its square overflows f32), with an outlier, and a norm weight around 1 in a buffer of exactly cols floats.
+ */
+function normInputs(gpu: Gpu, cols: number, seed: number) {
+  const x = randomF32(cols, seed, 4);
+  x[cols - 1] = 40;
+  const padded = new Float32Array(Math.ceil(cols / 4) * 4).fill(1e20);
+  padded.set(x);
+  const norm = randomF32(cols, seed + 1, 0.5).map((v) => 1 + v);
+  return { x, norm, xBuffer: createStorageWith(gpu, 'x', padded), normBuffer: createStorageWith(gpu, 'norm', norm) };
+}
+
+/**
+ * The fused norm adds the f32 rounding of its scale (sum of x² per thread, then a tree: a few 1e-7 relative) to
+ * every product: on top of the type's tolerance, 1e-6 of max_n sum_k |W[n, k] rmsnorm(x)[k]|.
+ */
+const normTolerance = 1e-6;
+const eps = 1e-5;
+/** Layouts with other workgroup sizes: the norm's reduction runs over the whole workgroup. */
+const normLayouts: readonly (MatvecVariant | undefined)[] = [undefined, shared, { workgroup: 32, threadsPerRow: 4, rowsPerGroup: 3 }];
+
+test('matmul decode with a fused RMSNorm matches rmsnorm then matvec in float64: every type, 1-3 rows, cols not a multiple of the workgroup', async () => {
+  const { gpu, kernels } = await testGpu();
+  for (const type of allTypes) {
+    const { name, blockSize } = ggmlTypeInfo[type];
+    // 1022 = 255.5 words, 992 = 248 words: no multiple of 32, 64, 128 or 256 threads; 7 and 61 end mid-word; K-quant
+    // rows are 64 words a super-block (768: 192 words). Up to 1024 (256 words): one pipeline per type and layout.
+    const ks = blockSize === 1 ? [7, 61, 1022] : blockSize === 32 ? [96, 992] : [256, 768];
+    for (const cols of ks) {
+      for (const rows of [1, 2, 3]) {
+        for (const variant of normLayouts) {
+          const seed = rows * 131 + cols + type;
+          const values = randomF32(rows * cols, seed);
+          const bytes = quantizeRows(type, values, rows, cols);
+          const weight = await uploadWeight(gpu, `w${name}`, type, rows, cols, [bytes]);
+          const { x, norm, xBuffer, normBuffer } = normInputs(gpu, cols, seed + 1);
+          const accumulate = rows === 2; // y += W·rmsnorm(x) too
+          const y0 = randomF32(rows, seed + 3);
+          const y = createStorageWith(gpu, 'y', y0);
+          const enc = gpu.device.createCommandEncoder();
+          encodeDispatches(enc, await matmul(kernels, { weight, x: xBuffer, y, norm: normBuffer }, { tokens: 1, accumulate, normEps: eps }, variant));
+          gpu.device.queue.submit([enc.finish()]);
+          const w = dequantizeRows(type, bytes, rows, cols);
+          const ref = rmsNormMatvecRef(w, x, norm, rows, cols, eps).map((v, i) => v + (accumulate ? y0[i] : 0));
+          const atol = (tolerance[type] + normTolerance) * (matmulAbsScale(w, rmsNormRef(x, norm, 1, cols, eps), rows, cols, 1) + (accumulate ? 1 : 0));
+          const layout = variant ? `WG=${variant.workgroup} TPR=${variant.threadsPerRow} NR=${variant.rowsPerGroup}` : 'adapter layout';
+          expectMatches(`decode norm ${name} N=${rows} K=${cols}${accumulate ? ' accumulate' : ''} ${layout}`, await readF32(gpu, y, rows), ref, { atol, rtol: 0 });
+          destroyWeight(weight);
+          for (const b of [xBuffer, normBuffer, y]) b.destroy();
+        }
+      }
+    }
+  }
+});
+
+test('matmul decode with a fused RMSNorm: fused q/k/v with bias, SwiGLU gate/up and a weight split into parts, for every type', async () => {
+  const { gpu, kernels } = await testGpu();
+  const cols = 256;
+  for (const type of allTypes) {
+    const { name } = ggmlTypeInfo[type];
+    for (const variant of [undefined, shared]) {
+      const layout = variant ? 'shared rows' : 'adapter layout';
+      // q/k/v of 3, 1, 1 rows with a bias, in parts of 2 rows at most (a forced small binding limit).
+      const segments = [3, 1, 1];
+      const qkv = await fusedWeight(gpu, type, segments, cols, 41 + type, 2 * Math.max(...regionRowBytes(type, cols)));
+      assert.ok(qkv.weight.parts.length >= 3, `${qkv.weight.parts.length} parts`);
+      const { x, norm, xBuffer, normBuffer } = normInputs(gpu, cols, 42);
+      const bias = randomF32(qkv.rows, 43);
+      const ys = segments.map((n) => createStorage(gpu, 'y', n * 4));
+      const biasBuffer = createStorageWith(gpu, 'bias', bias);
+      let enc = gpu.device.createCommandEncoder();
+      encodeDispatches(enc, await matmul(kernels, { weight: qkv.weight, x: xBuffer, y: ys, bias: biasBuffer, norm: normBuffer }, { tokens: 1, segments, normEps: eps }, variant));
+      gpu.device.queue.submit([enc.finish()]);
+      const xn = rmsNormRef(x, norm, 1, cols, eps);
+      const ref = rmsNormMatvecRef(qkv.w, x, norm, qkv.rows, cols, eps).map((v, i) => v + bias[i]);
+      const atol = (tolerance[type] + normTolerance) * (matmulAbsScale(qkv.w, xn, qkv.rows, cols, 1) + 1);
+      let at = 0;
+      for (const [i, n] of segments.entries()) expectMatches(`decode norm fused ${name} y[${i}] ${layout}`, await readF32(gpu, ys[i], n), ref.subarray(at, (at += n)), { atol, rtol: 0 });
+      destroyWeight(qkv.weight);
+      for (const b of [biasBuffer, ...ys]) b.destroy();
+
+      // gate/up of 3 rows each, SwiGLU fused.
+      const ffn = 3;
+      const gateUp = await fusedWeight(gpu, type, [ffn, ffn], cols, 44 + type);
+      const act = createStorage(gpu, 'act', ffn * 4);
+      enc = gpu.device.createCommandEncoder();
+      encodeDispatches(enc, await matmul(kernels, { weight: gateUp.weight, x: xBuffer, y: act, norm: normBuffer }, { tokens: 1, segments: [ffn, ffn], swiglu: true, normEps: eps }, variant));
+      gpu.device.queue.submit([enc.finish()]);
+      const h = rmsNormMatvecRef(gateUp.w, x, norm, gateUp.rows, cols, eps);
+      const gate = h.subarray(0, ffn);
+      const up = h.subarray(ffn);
+      const swi = swigluRef(gate, up);
+      // As the SwiGLU test above: the matvec's rounding carried through silu(g) * u.
+      const e = (tolerance[type] + normTolerance) * matmulAbsScale(gateUp.w, xn, gateUp.rows, cols, 1);
+      const swiAtol = Math.max(...Array.from(gate, (g, i) => 1.1 * Math.abs(up[i]) * e + Math.abs(swi[i] / (up[i] || 1)) * e)) + 1e-6;
+      expectMatches(`decode norm SwiGLU ${name} ${layout}`, await readF32(gpu, act, ffn), swi, { atol: swiAtol, rtol: 1e-6 });
+      destroyWeight(gateUp.weight);
+      for (const b of [xBuffer, normBuffer, act]) b.destroy();
+    }
+  }
+});
+
+test('matmul with a fused RMSNorm rejects a norm too small, no epsilon and a prefill run, naming the sizes', async () => {
+  const { gpu, kernels } = await testGpu();
+  const weight = await uploadWeight(gpu, 'blk.0.attn_qkv', GgmlType.Q8_0, 3, 96, [quantizeRows(GgmlType.Q8_0, randomF32(3 * 96, 1), 3, 96)]);
+  const expectShape = async (p: Promise<unknown>, re: RegExp) =>
+    assert.rejects(p, (e: Error) => {
+      assert.ok(e instanceof ShapeError, `${e}`);
+      assert.match(e.message, re);
+      return true;
+    });
+  const x = createStorage(gpu, 'x', 2 * 96 * 4);
+  const y = createStorage(gpu, 'y', 2 * 3 * 4);
+  const norm = createStorage(gpu, 'norm', 96 * 4);
+  await expectShape(matmul(kernels, { weight, x, y, norm: createStorage(gpu, 'n', 64) }, { tokens: 1, normEps: eps }), /matmul blk.0.attn_qkv: norm holds 64 B, needs cols\*4 = 384/);
+  await expectShape(matmul(kernels, { weight, x, y, norm }, { tokens: 1 }), /a fused RMSNorm needs a finite normEps >= 0, got undefined/);
+  await expectShape(matmul(kernels, { weight, x, y, norm }, { tokens: 2, normEps: eps }), /an RMSNorm is fused only in decode \(tokens 1, got 2\); run rmsNorm first/);
+  await expectShape(matmul(kernels, { weight, x, y, norm }, { tokens: 1, normEps: eps }, { workgroup: 96, threadsPerRow: 32, rowsPerGroup: 1 }), /a fused RMSNorm needs a power-of-two workgroup, got 96/);
   destroyWeight(weight);
 });

@@ -95,6 +95,35 @@ test('rope on k inside a fused qkv row (offset, tokenStride) leaves q and v unto
   expectMatches('fused qkv', await readF32(gpu, b.x, x.length), ropeRef(x, invFreq, { ...s, pos0: 37 }), tol);
 });
 
+test('rope of q and k in one dispatch (k with its own stride and offset) matches each rotated alone, for a full and a shorter step', async () => {
+  const { gpu, kernels } = await testGpu();
+  const [tokens, heads, kvHeads, headDim] = [17, 7, 3, 24];
+  const kStride = kvHeads * headDim + 5; // k rows padded, after 3 leading floats
+  const q = { tokens, heads, headDim, dims: 18, style: 'neox' as const };
+  const kShape = { heads: kvHeads, tokenStride: kStride, offset: 3 };
+  const invFreq = ropeInvFreq({ dims: 18, theta: 1e4 });
+  for (const stepTokens of [tokens, 5]) {
+    const xq = randomF32(tokens * heads * headDim, 90 + stepTokens, 2);
+    const xk = randomF32(3 + tokens * kStride, 91 + stepTokens, 2);
+    const b = {
+      angles: createStorageWith(gpu, 'angles', ropeAngleTable(invFreq)),
+      x: createStorageWith(gpu, 'q', xq),
+      x2: createStorageWith(gpu, 'k', xk),
+      step: createRopeStep(kernels),
+    };
+    const d = await rope(kernels, b, { ...q, second: kShape });
+    writeRopeStep(gpu, b.step, 611, stepTokens);
+    const enc = gpu.device.createCommandEncoder();
+    encodeDispatches(enc, [d]);
+    gpu.device.queue.submit([enc.finish()]);
+    // Tokens past the step are left as they are: the reference rotates the step's rows only.
+    const refQ = ropeRef(xq, invFreq, { ...q, tokens: stepTokens, pos0: 611 });
+    const refK = ropeRef(xk, invFreq, { ...q, ...kShape, tokens: stepTokens, pos0: 611 });
+    expectMatches(`rope q beside k, step of ${stepTokens}`, await readF32(gpu, b.x, xq.length), refQ, tol);
+    expectMatches(`rope k beside q, step of ${stepTokens}`, await readF32(gpu, b.x2, xk.length), refK, tol);
+  }
+});
+
 test('rope over more than 65535 workgroups (2-D grid): 2049 tokens x 32 heads x 64 pairs', async () => {
   const { gpu, kernels } = await testGpu();
   const s = { tokens: 2049, heads: 32, headDim: 128, dims: 128, style: 'neox' as const };
@@ -121,5 +150,8 @@ test('rope rejects odd dims, dims > headDim, a short x and positions past 2^24, 
   await rejects({ ...base, dims: 7 }, /dims \(7\) must be even, >= 2 and <= headDim \(64\)/);
   await rejects({ ...base, dims: 66 }, /dims \(66\) must be even/);
   await rejects({ ...base, tokens: 2 }, /x holds 768 B, needs .* = 1536/);
+  await assert.rejects(rope(kernels, { angles, x, x2: x, step }, { ...base, second: { heads: 1 } }), /x and x2 must be different buffers/);
+  await assert.rejects(rope(kernels, { angles, x, x2: createStorageWith(gpu, 'k', new Float32Array(64)), step }, { ...base, second: { heads: 2 } }), /x2 holds 256 B, needs .* = 512/);
+  await assert.rejects(rope(kernels, { angles, x, step }, { ...base, second: { heads: 1 } }), /x2 and second come together \(x2 missing, second given\)/);
   assert.throws(() => writeRopeStep(gpu, step, (1 << 24) - 3, 4), /pos0 \(16777213\) \.\. pos0 \+ tokens \(4\) must be integers in \[0, 16777216\]/);
 });

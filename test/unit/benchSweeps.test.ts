@@ -1,10 +1,13 @@
 // BENCHMARKS.md's tables of the kernel sweeps, from hand-made results: decode matvec layouts (bench/matvecSweep.ts),
-// the engine's layout beside the fastest per weight role; Quest's selection kernels by setting (bench/questSweep.ts).
+// the engine's layout beside the fastest per weight role; Quest's selection kernels by setting (bench/questSweep.ts);
+// the engine's Q8_0 layout rule against the H100 sweep's picks.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type MatvecLayoutTime, renderMatvecLayoutTable } from '../../bench/matvecSweep';
 import { type QuestKernelTime, renderQuestSweepTable } from '../../bench/questSweep';
 import type { ModelResult } from '../../bench/results';
+import { gpuMatvecVariant } from '../../gpu/kernels/matmul';
+import { GgmlType } from '../../gpu/model/ggmlTypes';
 
 const time = (role: string, layout: [number, number, number], us: number, engine = false): MatvecLayoutTime => ({
   role,
@@ -59,4 +62,24 @@ test('Quest sweep tables: pageScore by workgroups, selectPages by threads per bu
     '| Llama | Q8_0 | 32768 | 2048 | 20.0 | 19.0 (engine) | 18.0 | 17.0 |',
   ]);
   assert.equal(renderQuestSweepTable([model()]), '', 'no sweep, no table');
+});
+
+test("the engine's Q8_0 decode layout on GPUs is the H100 sweep's pick for each weight shape it measured", () => {
+  // [weight, rows, cols, layout] from bench/results/2026-11-22-17-39-21-… (Qwen2.5-Coder-1.5B) and 17-35-34 (Llama-3.2-1B):
+  // the fastest layout of each, or one within 3.5 % of it (gpu/kernels/matmul.ts, q8Variant, says why).
+  const measured: [string, number, number, string][] = [
+    ['Qwen attn_q+attn_k+attn_v', 2048, 1536, '256/128/2'],
+    ['Qwen attn_output', 1536, 1536, '256/128/2'],
+    ['Qwen ffn_gate+ffn_up', 17920, 1536, '256/32/4'],
+    ['Qwen ffn_down', 1536, 8960, '256/128/2'],
+    ['Qwen lm_head', 151936, 1536, '256/32/4'],
+    ['Llama ffn_down', 2048, 8192, '256/128/2'],
+    ['Llama lm_head', 128256, 2048, '256/32/4'],
+  ];
+  for (const [weight, rows, cols, layout] of measured) {
+    const v = gpuMatvecVariant(GgmlType.Q8_0, rows, cols);
+    assert.equal(`${v.workgroup}/${v.threadsPerRow}/${v.rowsPerGroup}`, layout, weight);
+  }
+  // Rows shorter than the group: threads per group shrink to the row's 16-element units (stories260K: dim 64).
+  assert.deepEqual(gpuMatvecVariant(GgmlType.Q8_0, 64, 64), { workgroup: 256, threadsPerRow: 4, rowsPerGroup: 2 });
 });
