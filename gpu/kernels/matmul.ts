@@ -7,7 +7,7 @@
 // to its own buffer: in one matvec for decode (which can also add the fused bias, or apply SwiGLU to gate/up),
 // one tile dispatch per matrix for prefill. A decode matvec can also apply the RMSNorm that feeds it to x first.
 import { checkShape } from '../errors';
-import { GgmlType } from '../model/ggmlTypes';
+import { GgmlType, ggmlTensorBytes } from '../model/ggmlTypes';
 import { type WeightTensor, regionBindings } from '../quant/weight';
 import tileF16 from './matmulTileF16.wgsl';
 import tileF32 from './matmulTileF32.wgsl';
@@ -262,6 +262,18 @@ function normBytes(cols: number, workgroup: number): number {
  */
 export function normFits(k: Kernels, w: WeightTensor, variant: MatvecVariant = matvecVariant(k, w)): boolean {
   return normBytes(w.cols, variant.workgroup) <= k.gpu.summary.limits.maxComputeWorkgroupStorageSize;
+}
+
+/**
+ * Whether fusing the RMSNorm pays: every workgroup first reads x and the norm weight (8 B per column) and reduces
+ * them, so a workgroup must stream enough weight bytes to hide that: at least half as many (rows per workgroup ×
+ * bytes per row ≥ 4 × cols). H100, 2026-11-22 (bench/results/…17-39-21… against …18-28-05…): Q8_0 q/k/v with 4 rows
+ * per workgroup (4.25 B per column) broke even against the 6 µs rmsnorm dispatch it replaced, Q8_0 gate/up with 32
+ * rows gained, Q4_K gate/up with 4 rows (2.25 B per column) lost 15 µs per layer.
+ */
+export function normPays(w: Pick<WeightTensor, 'type' | 'cols'>, variant: MatvecVariant): boolean {
+  const rowsPerWorkgroup = (variant.workgroup / variant.threadsPerRow) * variant.rowsPerGroup;
+  return rowsPerWorkgroup * ggmlTensorBytes(w.type, w.cols) >= 4 * w.cols;
 }
 
 /**

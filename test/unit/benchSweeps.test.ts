@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { type MatvecLayoutTime, renderMatvecLayoutTable } from '../../bench/matvecSweep';
 import { type QuestKernelTime, renderQuestSweepTable } from '../../bench/questSweep';
 import type { ModelResult } from '../../bench/results';
-import { gpuMatvecVariant } from '../../gpu/kernels/matmul';
+import { gpuMatvecVariant, normPays } from '../../gpu/kernels/matmul';
 import { GgmlType } from '../../gpu/model/ggmlTypes';
 
 const time = (role: string, layout: [number, number, number], us: number, engine = false): MatvecLayoutTime => ({
@@ -82,4 +82,15 @@ test("the engine's Q8_0 decode layout on GPUs is the H100 sweep's pick for each 
   }
   // Rows shorter than the group: threads per group shrink to the row's 16-element units (stories260K: dim 64).
   assert.deepEqual(gpuMatvecVariant(GgmlType.Q8_0, 64, 64), { workgroup: 256, threadsPerRow: 4, rowsPerGroup: 2 });
+});
+
+test('decode fuses the RMSNorm only into matvecs whose workgroups stream enough weight bytes (H100 before/after runs)', () => {
+  const pays = (type: GgmlType, rows: number, cols: number) => normPays({ type, cols }, gpuMatvecVariant(type, rows, cols));
+  // Measured: Q8_0 q/k/v broke even, Q8_0 gate/up and the LM head gained, Q4_K gate/up lost 15 µs per layer.
+  assert.equal(pays(GgmlType.Q8_0, 3072, 2048), true, 'Llama Q8_0 q/k/v');
+  assert.equal(pays(GgmlType.Q8_0, 17920, 1536), true, 'Qwen Q8_0 gate/up');
+  assert.equal(pays(GgmlType.Q8_0, 151936, 1536), true, 'Qwen Q8_0 lm_head');
+  assert.equal(pays(GgmlType.Q4_K, 17920, 1536), false, 'Qwen Q4_K gate/up');
+  // A software adapter's one-row-per-thread layout (64 rows per workgroup) always pays.
+  assert.equal(normPays({ type: GgmlType.Q4_K, cols: 1536 }, { workgroup: 64, threadsPerRow: 1, rowsPerGroup: 1 }), true);
 });
