@@ -2,6 +2,7 @@
 // budget, ≈ 120 questions per length, ≤ 8 minutes on the H100 with --time-limit as the guard); on a software adapter
 // (lavapipe) a small run that still exercises every step.
 import { parseArgs } from 'node:util';
+import { resolvePageSize } from '../gpu/kv/layout';
 
 export const evalUsage = `usage: npm run eval -- [options]          (node dist/eval.mjs [options])
   --model FILE            GGUF model (default model/default.gguf)
@@ -12,7 +13,7 @@ export const evalUsage = `usage: npm run eval -- [options]          (node dist/e
   --per-workspace N       at most N questions from one packed workspace (default 8)
   --workspaces N|a,b,…    the first N held-out packages in seeded order, or these packages (GPU: 64; software: 8)
   --passkeys N            pass keys per context length (GPU: 10; software: 2)
-  --page-size P           tokens per KV page (default 16)
+  --page-size P           tokens per KV page (default the model's questlens.page_size, else 16)
   --dense-layers L        leading layers dense in quest mode (default 2)
   --aggregation max|sum   page score over a KV head's query heads (default sum)
   --seed S                package order, question choice and pass keys (default 1)
@@ -40,7 +41,8 @@ export interface EvalOptions {
   readonly perWorkspace: number;
   readonly workspaces: WorkspacePick;
   readonly passkeys: number;
-  readonly pageSize: number;
+  /** --page-size; absent: the model's recommendation, else 16 (evalPageSize). */
+  readonly pageSize: number | undefined;
   readonly denseLayers: number;
   readonly aggregation: 'max' | 'sum';
   readonly seed: number;
@@ -64,7 +66,7 @@ const spec = {
   'per-workspace': { type: 'string', default: '8' },
   workspaces: { type: 'string' },
   passkeys: { type: 'string' },
-  'page-size': { type: 'string', default: '16' },
+  'page-size': { type: 'string' },
   'dense-layers': { type: 'string', default: '2' },
   aggregation: { type: 'string', default: 'sum' },
   seed: { type: 'string', default: '1' },
@@ -114,6 +116,21 @@ export function workspacePick(v: string): WorkspacePick {
   return /^\d+$/.test(v.trim()) ? { count: integer('workspaces', v.trim(), 1) } : { names: v.split(',').map((s) => s.trim()).filter(Boolean) };
 }
 
+/**
+ * The page size the run uses: --page-size, else the model's recommendation (`questlens.page_size`), else 16 (the
+ * engine's rule, resolvePageSize); every budget must hold at least one page.
+ */
+export function evalPageSize(o: Pick<EvalOptions, 'pageSize' | 'budgets'>, recommended: number | undefined): number {
+  const pageSize = resolvePageSize(o.pageSize, recommended);
+  const small = o.budgets.find((b) => b < pageSize);
+  if (small !== undefined) {
+    const from =
+      o.pageSize !== undefined ? `--page-size ${pageSize}` : recommended !== undefined ? `the model's recommended page size ${pageSize}` : `the default page size ${pageSize}`;
+    throw new UsageError(`--budgets ${small} is less than one page (${from})`);
+  }
+  return pageSize;
+}
+
 /** The run's options: what was given, else the defaults for a GPU or a software adapter. */
 export function evalOptions(values: OptionValues, software: boolean): EvalOptions {
   const d = software ? softwareDefaults : gpuDefaults;
@@ -121,10 +138,11 @@ export function evalOptions(values: OptionValues, software: boolean): EvalOption
   const aggregation = v('aggregation') ?? spec.aggregation.default;
   if (aggregation !== 'max' && aggregation !== 'sum') throw new UsageError(`--aggregation must be max or sum, got '${aggregation}'`);
   const timeLimit = v('time-limit') ?? d['time-limit'];
-  const pageSize = integer('page-size', v('page-size') ?? spec['page-size'].default, 1);
+  const given = v('page-size');
+  const pageSize = given === undefined ? undefined : integer('page-size', given, 1);
   const budgets = list('budgets', v('budgets') ?? d.budgets, 1);
-  const small = budgets.find((b) => b < pageSize);
-  if (small !== undefined) throw new UsageError(`--budgets ${small} is less than one page (--page-size ${pageSize})`);
+  // An explicit page size fails here, before the GPU opens; the model's is checked once its file is read.
+  if (pageSize !== undefined) evalPageSize({ pageSize, budgets }, undefined);
   return {
     model: v('model') ?? spec.model.default,
     corpus: v('corpus') ?? spec.corpus.default,

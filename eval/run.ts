@@ -10,6 +10,7 @@ import { basename, join } from 'node:path';
 import { commit, driver, fileSha256, packageVersion } from '../bench/provenance';
 import type { Gpu } from '../gpu/device';
 import { readGguf } from '../gpu/gguf/reader';
+import { readModelConfig } from '../gpu/model/config';
 import type { DecodeSettings, ReaderSettings } from '../gpu/protocol';
 import { decodePlan } from '../gpu/session/decodeSettings';
 import { WorkspaceSession } from '../gpu/session/workspaceSession';
@@ -17,7 +18,7 @@ import { MAX_FILE_BYTES } from '../model/corpus/corpusFiles';
 import { corpusSkipDirs } from '../model/corpus/packagePacker';
 import { type AnswerStyle, answerStyles, promptFormatId } from '../model/corpus/promptFormat';
 import { choosePackages, readHeldOut, workspaceGroups } from './heldout';
-import { type EvalOptions, UsageError } from './options';
+import { type EvalOptions, UsageError, evalPageSize } from './options';
 import { type PasskeyConfig, passkeyRow, seededRandom } from './passkey';
 import { chooseQuestions, maxAnswerTokens } from './questions';
 import type { EvalAnswer, EvalRecord, EvalResult, EvalWorkspace, PasskeyResult } from './results';
@@ -58,7 +59,8 @@ export async function runEval(o: EvalOptions, gpu: Gpu, io: EvalIo): Promise<{ r
   const packages = choosePackages(heldOut, o.workspaces, o.seed);
   const session = new WorkspaceSession(async () => gpu, { kvCacheDir: null, log: (level, m) => io.log(`${level}: ${m}`) });
 
-  const dense: DecodeSettings = { mode: 'dense', tokenBudget: o.pageSize, denseLayers: o.denseLayers, aggregation: o.aggregation, temperature: 0, maxAnswerTokens: 1, seed: 0 };
+  const pageSize = evalPageSize(o, readModelConfig(gguf).recommendedPageSize);
+  const dense: DecodeSettings = { mode: 'dense', tokenBudget: pageSize, denseLayers: o.denseLayers, aggregation: o.aggregation, temperature: 0, maxAnswerTokens: 1, seed: 0 };
   const configs: { name: string; decode: DecodeSettings }[] = [
     { name: 'dense', decode: dense },
     ...o.budgets.map((b) => ({ name: `quest ${b}`, decode: { ...dense, mode: 'quest' as const, tokenBudget: b } })),
@@ -94,7 +96,7 @@ export async function runEval(o: EvalOptions, gpu: Gpu, io: EvalIo): Promise<{ r
       maxQuestions: o.maxQuestions,
       perWorkspace: o.perWorkspace,
       passkeys: o.passkeys,
-      pageSize: o.pageSize,
+      pageSize,
       denseLayers: o.denseLayers,
       aggregation: o.aggregation,
       seed: o.seed,
@@ -123,7 +125,7 @@ export async function runEval(o: EvalOptions, gpu: Gpu, io: EvalIo): Promise<{ r
       const share = (o.timeLimit * 1000) / o.lengths.length;
       const lengthEnd = Number.isFinite(share) ? t0 + share * (i + 1) : Infinity;
       const askEnd = Number.isFinite(share) ? lengthEnd - (o.passkeys > 0 ? share * PASSKEY_SHARE : 0) : Infinity;
-      const loaded = await session.loadModel({ path: o.model, maxContext: length, pageSize: o.pageSize });
+      const loaded = await session.loadModel({ path: o.model, maxContext: length, pageSize });
       if (loaded.maxContext < length) throw new UsageError(`--lengths ${length}: ${model.name} holds at most ${loaded.contextLength} tokens of context`);
       const engine = session.engine!;
       model.kvType = engine.info.kv.kvType;

@@ -50,8 +50,8 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
   register('questLens.loadWorkspace', () => loadWorkspace(d));
   register('questLens.showHeatmap', (turnId?: unknown) => showHeatmap(d, turnId));
   register('questLens.selectModel', (path?: unknown) => selectModel(d.labels, log, path));
-  register('questLens.switchMode', (mode?: unknown) => switchMode(mode));
-  register('questLens.setTokenBudget', (tokens?: unknown) => setTokenBudget(tokens));
+  register('questLens.switchMode', (mode?: unknown) => switchMode(d, mode));
+  register('questLens.setTokenBudget', (tokens?: unknown) => setTokenBudget(d, tokens));
   register('questLens.clearContext', () => clearContext(d));
   register('questLens.clearConversation', () => d.chat.clear());
 }
@@ -176,10 +176,10 @@ async function showHeatmap(d: CommandDeps, turnId: unknown): Promise<void> {
   d.panels.show(id);
 }
 
-async function switchMode(mode: unknown): Promise<void> {
+async function switchMode(d: CommandDeps, mode: unknown): Promise<void> {
   const next = mode === 'dense' || mode === 'quest' ? mode : readSettings().mode === 'quest' ? 'dense' : 'quest';
   await updateSetting('mode', next);
-  const s = readSettings();
+  const s = readSettings(d.session.state.model);
   vscode.window.setStatusBarMessage(
     next === 'quest'
       ? `Quest Lens: Quest decoding, ${tokenBudgetInPages(s.tokenBudget, s.pageSize)} tokens per step`
@@ -188,8 +188,8 @@ async function switchMode(mode: unknown): Promise<void> {
   );
 }
 
-async function setTokenBudget(tokens: unknown): Promise<void> {
-  const s = readSettings();
+async function setTokenBudget(d: CommandDeps, tokens: unknown): Promise<void> {
+  const s = readSettings(d.session.state.model);
   let value: number | undefined = typeof tokens === 'number' ? tokens : undefined;
   if (value === undefined) {
     const pages = (t: number) => `${tokenBudgetInPages(t, s.pageSize) / s.pageSize} pages of ${s.pageSize} tokens`;

@@ -12,7 +12,7 @@ import type { EngineClient } from './engineClient';
 import { CancelledError, ModelFileError, NoModelError, NoWorkspaceError } from './errors';
 import { checkModelFile } from './models/modelFile';
 import { BUILTIN_MODEL_LABEL, builtinModelAbout } from './models/builtinModel';
-import { modelToLoad, readerSettings, readSettings } from './settings';
+import { modelToLoad, pageSizeSetting, readerSettings, readSettings } from './settings';
 import type { QuestLensSettings } from './settingsMap';
 import { workspaceFolderSpecs } from './workspaceFolders';
 
@@ -118,7 +118,7 @@ export class EngineSession extends Disposable {
   async prepareInLock(o: PrepareOptions): Promise<Prepared> {
     const { signal, onProgress } = o;
     if (signal.aborted) throw new CancelledError('Preparing the context');
-    const settings = readSettings();
+    const settings = readSettings(this.current.model);
     const choice = modelToLoad();
     const folders = workspaceFolderSpecs();
     if (folders.length === 0) throw new NoWorkspaceError();
@@ -130,8 +130,9 @@ export class EngineSession extends Disposable {
 
       this.update({ busy: 'load' });
       const t0 = Date.now();
+      // No page size unless the user set one: the engine then uses the model's recommendation (`questlens.page_size`).
       const { model } = await this.engine.request(
-        { type: 'model/load', path: choice.path, maxContext: settings.maxContextTokens, pageSize: settings.pageSize },
+        { type: 'model/load', path: choice.path, maxContext: settings.maxContextTokens, pageSize: pageSizeSetting() },
         { signal, onChunk: (c) => onProgress({ phase: 'load', bytesDone: c.bytesDone, bytes: c.bytes }) },
       );
       const same = this.current.model?.path === model.path && this.current.model.pageSize === model.pageSize && this.current.model.maxContext === model.maxContext;
@@ -139,7 +140,7 @@ export class EngineSession extends Disposable {
         if (choice.builtin) this.log.info(`no model selected: using the built-in model. ${builtinModelAbout}`);
         this.log.info(
           `model ${model.path}: ${model.architecture}, ${model.layers} layers, ${model.kvHeads} KV heads, context ${model.contextLength} ` +
-            `(allocated ${model.maxContext}), page size ${model.pageSize}, ${model.memory.total} bytes on ${model.adapter.description}, loaded in ${Date.now() - t0} ms`,
+            `(allocated ${model.maxContext}), page size ${model.pageSize}${model.recommendedPageSize !== undefined ? ` (the model recommends ${model.recommendedPageSize})` : ''}, ${model.memory.total} bytes on ${model.adapter.description}, loaded in ${Date.now() - t0} ms`,
         );
       }
       this.update({
@@ -183,7 +184,8 @@ export class EngineSession extends Disposable {
         model,
         manifest,
         skipped: built.skipped,
-        settings,
+        // The decode budget is rounded to the pages of the cache as loaded.
+        settings: { ...settings, pageSize: model.pageSize },
         prefill: { tokens: prefill.tokens, reused: prefill.reused, ms: prefill.ms, ...(prefill.source ? { source: prefill.source } : {}) },
       };
     } finally {

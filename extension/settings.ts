@@ -1,15 +1,17 @@
 // Reads and writes the `questLens.*` settings through VS Code's configuration (the mapping itself is settingsMap.ts).
 import { homedir } from 'node:os';
 import * as vscode from 'vscode';
-import type { ReaderSettings } from '../gpu/protocol';
+import type { ModelSummary, ReaderSettings } from '../gpu/protocol';
 import { builtinModelPath } from './models/builtinModel';
 import {
   effectiveModelPath,
   expandHome,
+  explicitPageSize,
   type ModelPathChoice,
   type ModelToLoad,
   modelToLoad as resolveModelToLoad,
   normalizeSettings,
+  pageSizeInUse,
   type QuestLensSettings,
   toReaderSettings,
 } from './settingsMap';
@@ -32,12 +34,20 @@ const keys: readonly (keyof QuestLensSettings)[] = [
   'maxAnswerTokens',
 ];
 
-/** Every setting, checked; `modelPath` is the one the extension may use (see modelPath()). */
-export function readSettings(): QuestLensSettings {
+/**
+ * Every setting, checked; `modelPath` is the one the extension may use (see modelPath()); `pageSize` the one a load
+ * uses: the user's explicit one, else the recommendation of `model` (the loaded model, when there is one), else 16.
+ */
+export function readSettings(model?: ModelSummary): QuestLensSettings {
   const config = vscode.workspace.getConfiguration(SECTION);
   const raw: Record<string, unknown> = {};
   for (const key of keys) raw[key] = config.get(key);
-  return { ...normalizeSettings(raw), modelPath: modelPath().path };
+  return { ...normalizeSettings(raw), modelPath: modelPath().path, pageSize: pageSizeInUse(pageSizeSetting(), model?.recommendedPageSize) };
+}
+
+/** questLens.pageSize if the user or the workspace set it; undefined: the model's recommendation applies. */
+export function pageSizeSetting(): number | undefined {
+  return explicitPageSize(vscode.workspace.getConfiguration(SECTION).inspect('pageSize'));
 }
 
 /** questLens.modelPath as the extension may use it: restricted mode ignores workspace values (settingsMap.ts). */

@@ -40,6 +40,30 @@ export const settingDefaults: QuestLensSettings = {
 
 export const pageSizes = [8, 16, 32, 64] as const;
 
+/** What VS Code's `inspect(key)` reports of a setting: the values the user, workspace and folder wrote, if any. */
+export interface SettingInspection {
+  readonly globalValue?: unknown;
+  readonly workspaceValue?: unknown;
+  readonly workspaceFolderValue?: unknown;
+}
+
+/**
+ * questLens.pageSize when the user or the workspace set it (the most specific scope that holds a valid value), else
+ * undefined: then model/load carries no page size and the engine uses the model's recommendation.
+ */
+export function explicitPageSize(inspected: SettingInspection | undefined): number | undefined {
+  const valid = (v: unknown): v is number => pageSizes.includes(v as (typeof pageSizes)[number]);
+  return [inspected?.workspaceFolderValue, inspected?.workspaceValue, inspected?.globalValue].find(valid) as number | undefined;
+}
+
+/**
+ * The page size a load uses (the engine's rule, gpu/kv/layout.ts resolvePageSize): the user's explicit one wins, then
+ * the model's recommendation (`questlens.page_size`, ModelSummary.recommendedPageSize), then the default 16.
+ */
+export function pageSizeInUse(explicit: number | undefined, recommended: number | undefined): number {
+  return explicit ?? recommended ?? settingDefaults.pageSize;
+}
+
 /** Reads a raw settings object (what `getConfiguration('questLens').get(key)` gives) into checked values. */
 export function normalizeSettings(raw: Readonly<Record<string, unknown>>): QuestLensSettings {
   const d = settingDefaults;

@@ -12,7 +12,7 @@ import { DEFAULT_MAX_FILE_BYTES } from '../extension/context/readSource';
 import { isBuiltinModelQuestion } from '../extension/models/builtinModel';
 import type { InitialData } from '../webview/protocol';
 import { type Gpu, openGpu } from './device';
-import { modelOrBuiltin } from './modelChoice';
+import { modelOrBuiltin, pageSizeFlag } from './modelChoice';
 import type { DecodeSettings, ReaderSettings } from './protocol';
 import { type FileSelection, pageSelectionCounts, pagesSelectedPerFile } from './session/citations';
 import { WorkspaceSession } from './session/workspaceSession';
@@ -52,8 +52,11 @@ export type AskCitation =
 
 /** What --json prints: one object. */
 export interface AskJson {
-  /** The model file, and whether it is the built-in one (no --model given). */
-  readonly model: { readonly path: string; readonly builtin: boolean };
+  /**
+   * The model file, whether it is the built-in one (no --model given), and its KV page size: --page-size, else the
+   * model's recommendation (`questlens.page_size`), else 16.
+   */
+  readonly model: { readonly path: string; readonly builtin: boolean; readonly pageSize: number };
   readonly answer: string;
   readonly reason: 'stop' | 'length' | 'cancelled';
   readonly citations: readonly AskCitation[];
@@ -89,7 +92,7 @@ export async function ask(argv: string[]): Promise<number> {
       workspace: { type: 'string', multiple: true },
       mode: { type: 'string', default: 'quest' },
       budget: { type: 'string', default: '1024' },
-      'page-size': { type: 'string', default: '16' },
+      'page-size': { type: 'string' },
       'dense-layers': { type: 'string', default: '2' },
       aggregation: { type: 'string', default: 'max' },
       'max-tokens': { type: 'string', default: '128' },
@@ -132,7 +135,7 @@ export async function ask(argv: string[]): Promise<number> {
     seed: int('seed', a.seed),
     ...(a['trace-scores'] ? { traceScores: true } : {}),
   };
-  const pageSize = int('page-size', a['page-size']);
+  const pageSize = pageSizeFlag(a['page-size']);
   const maxContext = int('context', a.context);
   const dirs = (a.workspace?.length ? a.workspace : [process.cwd()]).map((d) => resolve(d));
   for (const d of dirs) if (!existsSync(d)) throw new Error(`--workspace ${d} does not exist`);
@@ -161,7 +164,8 @@ export async function ask(argv: string[]): Promise<number> {
     const t0 = performance.now();
     const loaded = await session.loadModel({ path: model.path, maxContext, pageSize }, { signal });
     const loadMs = performance.now() - t0;
-    status(`${loaded.name} (${loaded.architecture}, ${loaded.layers} layers) on ${loaded.adapter.description}: ${loaded.maxContext}-token cache, loaded in ${loadMs.toFixed(0)} ms`);
+    const pages = `pages of ${loaded.pageSize}${pageSize === undefined && loaded.recommendedPageSize !== undefined ? " (the model's recommendation)" : ''}`;
+    status(`${loaded.name} (${loaded.architecture}, ${loaded.layers} layers) on ${loaded.adapter.description}: ${loaded.maxContext}-token cache, ${pages}, loaded in ${loadMs.toFixed(0)} ms`);
 
     const t1 = performance.now();
     const built = await session.buildContext(
@@ -214,7 +218,7 @@ export async function ask(argv: string[]): Promise<number> {
 
     const folderName = (i: number) => basename(dirs[i]);
     const result: AskJson = {
-      model: { path: loaded.path, builtin: model.builtin },
+      model: { path: loaded.path, builtin: model.builtin, pageSize: loaded.pageSize },
       answer: r.answer,
       reason: r.reason,
       citations: r.citations.map(({ path, ...c }) => ({ file: path, ...c })),

@@ -11,7 +11,7 @@ import { Kernels, encodeDispatches } from './kernels/registry';
 import { topK, topKScratchBytes, defaultTopKSortSize, TOPK_MAX } from './kernels/topk';
 import { attentionMassRange } from './kernels/attentionMass';
 import { KvCache } from './kv/kvCache';
-import { type KvLayout, type KvMemory, type KvType, checkPageSize, kvLayerBytes, kvLayout, kvMemory, pageMetaLayerBytes } from './kv/layout';
+import { type KvLayout, type KvMemory, type KvType, checkPageSize, kvLayerBytes, kvLayout, kvMemory, pageMetaLayerBytes, resolvePageSize } from './kv/layout';
 import { type ModelConfig, readModelConfig } from './model/config';
 import { ROPE_MAX_POSITIONS } from './model/rope';
 import { type LoadProgress, type ModelWeights, loadWeights } from './model/weights';
@@ -26,7 +26,7 @@ import { Lookahead } from './lookahead';
 export interface EngineOptions {
   /** Context capacity in tokens (prompt + answer); default min(model context, 8192). */
   readonly maxContext?: number;
-  /** Tokens per KV page; a power of two, default 16. */
+  /** Tokens per KV page; a power of two; default the model's `questlens.page_size`, else 16 (defaultPageSize). */
   readonly pageSize?: number;
   /** KV element type; default f16 when the device has shader-f16. */
   readonly kvType?: KvType;
@@ -476,7 +476,7 @@ function planLoad(gpu: Gpu, name: string, cfg: ModelConfig, options: EngineOptio
   const fail = (problem: string): never => {
     throw new SettingsError(`${name}: ${problem}`);
   };
-  const pageSize = options.pageSize ?? 16;
+  const pageSize = resolvePageSize(options.pageSize, cfg.recommendedPageSize);
   const maxContext = options.maxContext ?? Math.min(cfg.contextLength, 8192);
   if (!(Number.isInteger(maxContext) && maxContext >= 1)) fail(`maxContext (${maxContext}) must be an integer >= 1`);
   if (maxContext > ROPE_MAX_POSITIONS) {

@@ -5,7 +5,7 @@ import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openGpu } from './device';
 import { Engine } from './engine';
-import { modelOrBuiltin } from './modelChoice';
+import { modelOrBuiltin, pageSizeFlag } from './modelChoice';
 import type { QuestSettings } from './forward/forward';
 import { TextStreamDecoder } from './tokenizer/streamDecoder';
 import type { SelectionTrace, TraceStep } from './trace';
@@ -29,7 +29,7 @@ export async function generate(argv: string[]): Promise<number> {
       seed: { type: 'string', default: '0' },
       mode: { type: 'string', default: 'dense' },
       budget: { type: 'string', default: '1024' },
-      'page-size': { type: 'string', default: '16' },
+      'page-size': { type: 'string' },
       'dense-layers': { type: 'string', default: '2' },
       aggregation: { type: 'string', default: 'sum' },
       context: { type: 'string' },
@@ -57,7 +57,6 @@ export async function generate(argv: string[]): Promise<number> {
   if (a.aggregation !== 'max' && a.aggregation !== 'sum') throw new Error(`--aggregation must be max or sum, got '${a.aggregation}'`);
   if (a.greedy && a.temperature !== undefined) throw new Error('--greedy and --temperature exclude each other');
   if (a['trace-scores'] && a.trace === undefined) throw new Error('--trace-scores adds to the trace: give --trace FILE too');
-  const pageSize = int('page-size', a['page-size']);
   const budget = int('budget', a.budget);
   const maxTokens = int('max-tokens', a['max-tokens']);
 
@@ -65,10 +64,11 @@ export async function generate(argv: string[]): Promise<number> {
   try {
     const t0 = performance.now();
     const engine = await Engine.load(gpu, model.path, {
-      pageSize,
+      pageSize: pageSizeFlag(a['page-size']),
       ...(a.context !== undefined ? { maxContext: int('context', a.context) } : {}),
     });
     const loadMs = performance.now() - t0;
+    const pageSize = engine.info.kv.pageSize;
     const tok = engine.tokenizer;
     const prompt = tok.encode(a.prompt, { addBos: tok.addBos, parseSpecial: true });
     if (prompt.length === 0) throw new Error('the prompt is empty and the model adds no BOS token: give --prompt');

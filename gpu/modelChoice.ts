@@ -30,3 +30,14 @@ export function modelOrBuiltin(command: string, given: string | undefined, distD
     ],
   };
 }
+
+/**
+ * --page-size as a load request takes it: absent, undefined, so that the engine uses the model's recommended page
+ * size (`questlens.page_size`; the built-in model's is 8), else 16. A value given explicitly always wins.
+ */
+export function pageSizeFlag(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new Error(`--page-size must be an integer, got '${value}'`);
+  return n;
+}

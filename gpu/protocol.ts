@@ -59,7 +59,10 @@ export interface ModelSummary {
   readonly contextLength: number;
   /** Context the engine allocated (prompt + answer). */
   readonly maxContext: number;
+  /** Tokens per KV page in use: the request's, else the model's recommendation, else 16. */
   readonly pageSize: number;
+  /** The Quest page size the model recommends (`questlens.page_size`), when it names one. */
+  readonly recommendedPageSize?: number;
   readonly memory: MemoryPlan;
   readonly adapter: AdapterSummary;
   readonly loadMs: number;
@@ -67,8 +70,8 @@ export interface ModelSummary {
 
 export type ToEngine =
   | { readonly type: 'gpu/describe'; readonly id: number }
-  /** Loads (or keeps, if the same file and options are loaded) a GGUF model. */
-  | { readonly type: 'model/load'; readonly id: number; readonly path: string; readonly maxContext: number; readonly pageSize: number }
+  /** Loads (or keeps, if the same file and options are loaded) a GGUF model; no pageSize: the model's recommendation, else 16. */
+  | { readonly type: 'model/load'; readonly id: number; readonly path: string; readonly maxContext: number; readonly pageSize?: number }
   /** Reads and packs the workspace with the loaded model's tokenizer, fitted to its context around the question. */
   | {
       readonly type: 'context/build';

@@ -68,7 +68,7 @@ function tooltip(state: EngineState, estimate: TokenEstimate | undefined, config
   // The Select Model link below runs that command (and only that one).
   md.isTrusted = { enabledCommands: ['questLens.selectModel'] };
   md.appendMarkdown('**Quest Lens**\n\n');
-  const s = readSettings();
+  const s = readSettings(state.model);
   if (state.model) {
     const m = state.model;
     md.appendMarkdown(`Model: ${escape(state.modelLabel ?? m.name)} (${escape(m.architecture)}, ${m.layers} layers, ${m.kvHeads} KV heads) on ${escape(m.adapter.description)}\n\n`);

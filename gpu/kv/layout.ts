@@ -32,6 +32,7 @@ export interface KvLayoutOptions {
   readonly kvType: KvType;
 }
 
+/** Tokens per page when neither the caller nor the model (`questlens.page_size`) picks one. */
 export const defaultPageSize = 16;
 
 /** Validates the options and derives maxPages; every failure is a ShapeError naming the value. */
@@ -54,12 +55,22 @@ export function kvLayout(o: KvLayoutOptions): KvLayout {
   };
 }
 
-/** Throws unless `pageSize` is a power of two >= 1 (pages are addressed with shifts and masks). */
+/** Largest page the engine takes: past it a page's key bound is too loose for Quest to rank pages usefully. */
+export const maxPageSize = 256;
+
+/** The page size a load uses: the caller's explicit one wins, then the model's recommendation, then defaultPageSize. */
+export function resolvePageSize(explicit: number | undefined, recommended: number | undefined): number {
+  return explicit ?? recommended ?? defaultPageSize;
+}
+
+/** Whether `pageSize` is a power of two from 1 to maxPageSize (pages are addressed with shifts and masks). */
+export function isPageSize(pageSize: number): boolean {
+  return Number.isInteger(pageSize) && pageSize >= 1 && pageSize <= maxPageSize && (pageSize & (pageSize - 1)) === 0;
+}
+
+/** Throws unless isPageSize(pageSize). */
 export function checkPageSize(pageSize: number): void {
-  checkShape(
-    Number.isInteger(pageSize) && pageSize >= 1 && (pageSize & (pageSize - 1)) === 0,
-    `kv cache: pageSize (${pageSize}) must be a power of two >= 1 (e.g. 16)`,
-  );
+  checkShape(isPageSize(pageSize), `kv cache: pageSize (${pageSize}) must be a power of two >= 1 (e.g. 16), at most ${maxPageSize}`);
 }
 
 export function kvTypeBytes(kvType: KvType): number {

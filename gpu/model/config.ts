@@ -10,6 +10,7 @@
 // yarn and longrope are rejected.
 import { ModelConfigError, ModelShapeError } from '../errors';
 import type { RopeScaling } from './rope';
+import { isPageSize, maxPageSize } from '../kv/layout';
 import { type GgufFile, metaNumber, metaNumberOr, metaString, metaStringOr, describeMeta } from '../gguf/reader';
 
 export const supportedArchitectures = ['llama', 'qwen2', 'qwen3'] as const;
@@ -54,7 +55,15 @@ export interface ModelConfig {
   readonly tiedEmbeddings: boolean;
   /** `rope_freqs.weight` when the file has it: F32 (rope.dims / 2) per-pair frequency divisors (Llama 3.x). */
   readonly ropeFreqsTensor?: string;
+  /**
+   * `questlens.page_size`: the Quest page size the model recommends (the built-in model: 8; with 2 KV heads it needs
+   * tight page bounds). Used when the caller picks none; absent in most files.
+   */
+  readonly recommendedPageSize?: number;
 }
+
+/** The GGUF key of a model's recommended Quest page size (written by model/export/ggufExport.ts). */
+export const PAGE_SIZE_KEY = 'questlens.page_size';
 
 /** Reads and checks the config. Throws ModelConfigError, ModelShapeError, or GgufError for a missing/mistyped key. */
 export function readModelConfig(file: GgufFile): ModelConfig {
@@ -98,6 +107,10 @@ export function readModelConfig(file: GgufFile): ModelConfig {
   }
 
   const rope = readRope(file, architecture, headDim, configError);
+  const recommended = file.metadata.get(PAGE_SIZE_KEY);
+  if (recommended !== undefined && !(typeof recommended === 'number' && isPageSize(recommended))) {
+    configError(`${PAGE_SIZE_KEY} (the model's recommended Quest page size) must be a power of two from 1 to ${maxPageSize}, got ${describeMeta(file, PAGE_SIZE_KEY)}`);
+  }
   const fileName = (file.path.split(/[\\/]/).pop() ?? file.path).replace(/\.gguf$/i, '');
   const name = metaStringOr(file, 'general.name', fileName);
 
@@ -121,6 +134,7 @@ export function readModelConfig(file: GgufFile): ModelConfig {
     qkNorm: file.tensor('blk.0.attn_q_norm.weight') !== undefined,
     tiedEmbeddings: file.tensor('output.weight') === undefined,
     ...(file.tensor('rope_freqs.weight') ? { ropeFreqsTensor: 'rope_freqs.weight' } : {}),
+    ...(recommended !== undefined ? { recommendedPageSize: recommended as number } : {}),
   };
   checkTensorShapes(file, config);
   return config;

@@ -42,7 +42,8 @@ export interface LoadModelRequest {
   readonly path: string;
   /** Tokens the cache holds (context + question + answer); clamped to the model's context length. */
   readonly maxContext: number;
-  readonly pageSize: number;
+  /** Tokens per KV page; absent: the model's recommendation (`questlens.page_size`), else 16. An explicit value wins. */
+  readonly pageSize?: number;
   /** Default: f16 when the device has shader-f16. */
   readonly kvType?: KvType;
 }
@@ -199,7 +200,7 @@ export class WorkspaceSession {
     const maxContext = Math.min(req.maxContext, cfg.contextLength);
     const engine = await Engine.load(gpu, path, {
       maxContext,
-      pageSize: req.pageSize,
+      ...(req.pageSize !== undefined ? { pageSize: req.pageSize } : {}),
       ...(req.kvType ? { kvType: req.kvType } : {}),
       onProgress: (lp) => p.onProgress?.({ bytesDone: lp.bytesDone, bytes: lp.bytes }),
       ...(p.signal ? { signal: p.signal } : {}),
@@ -213,6 +214,7 @@ export class WorkspaceSession {
       contextLength: cfg.contextLength,
       maxContext: engine.capacity,
       pageSize: engine.info.kv.pageSize,
+      ...(cfg.recommendedPageSize !== undefined ? { recommendedPageSize: cfg.recommendedPageSize } : {}),
       memory: engine.info.memory,
       adapter: gpu.summary,
       loadMs: engine.info.loadMs,

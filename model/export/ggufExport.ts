@@ -8,6 +8,7 @@
 //   f32              every matrix F32                                                 (tests, parity)
 // d 384 rules out K-quants for rows of 384 (they need multiples of 256), which is why the FFN input side is Q4_0.
 import { type GgufEntry, type GgufTensorInput, kv, writeGguf } from '../../gpu/gguf/writer';
+import { PAGE_SIZE_KEY } from '../../gpu/model/config';
 import { GgmlType, ggmlTypeInfo } from '../../gpu/model/ggmlTypes';
 import { dequantizeRows, quantizeRows } from '../../gpu/quant/codec';
 import { p50kTokenizerMetadata } from '../../gpu/tokenizer/p50k';
@@ -26,6 +27,13 @@ export const quantPlans: Readonly<Record<string, QuantPlan>> = {
 
 /** The largest committed model file (issue 10). */
 export const MAX_MODEL_BYTES = 32 * 1024 * 1024;
+
+/**
+ * The Quest page size the default model recommends (`questlens.page_size`): with 2 KV heads a page's key bound must
+ * be tight. On the H100 eval (eval/results/2026-11-22-18-22-10-… vs …18-23-57-…) quoted-line exact at 8K, Quest 1024
+ * was 41.3% with pages of 16 and 67.5% with pages of 8 (dense 77.5%).
+ */
+export const RECOMMENDED_PAGE_SIZE = 8;
 
 export function tensorClass(name: string): TensorClass | 'norm' {
   if (name === 'token_embd.weight') return 'embedding';
@@ -96,6 +104,7 @@ export function modelMetadata(ckpt: Checkpoint, name: string): [string, GgufEntr
     ['llama.vocab_size', kv.u32(c.vocab)],
     ['questlens.prompt_format', kv.string(promptFormatId)],
     ['questlens.answer_style', kv.string(answerStyle)],
+    [PAGE_SIZE_KEY, kv.u32(RECOMMENDED_PAGE_SIZE)],
     ['questlens.training', kv.string(JSON.stringify(t))],
     ...tokenizerGgufEntries(p50kTokenizerMetadata()),
   ];

@@ -111,3 +111,28 @@ test('the evaluation runs end to end through the engine and writes results the m
   assert.match(text, /\| 512 \| \d+ \| 1 \| \d+\.\d% \| \d+\.\d% \| \d+\.\d% \|/, 'the passkey row');
   assert.doesNotMatch(text, /not measured/);
 });
+
+test('without --page-size the evaluation uses the page size the model recommends (questlens.page_size, 8 from the exporter)', async () => {
+  const { result } = await runEval(
+    {
+      model,
+      corpus,
+      lengths: [256],
+      budgets: [64],
+      maxQuestions: 1,
+      perWorkspace: 1,
+      workspaces: { count: 1 },
+      passkeys: 0,
+      pageSize: undefined,
+      denseLayers: 1,
+      aggregation: 'sum',
+      seed: 1,
+      timeLimit: Infinity,
+      out: join(tmp, 'results-default-page'),
+    },
+    gpu,
+    { log: () => {}, command: 'test' },
+  );
+  assert.equal(result.settings.pageSize, 8);
+  assert.equal(result.records.length, 1);
+});

@@ -1,13 +1,16 @@
 // The built-in model's place and words (extension/models/builtinModel.ts) and the CLI's choice of model
-// (gpu/modelChoice.ts): where the package holds it, what the CLI says when it uses it or cannot find it, which
-// questions count as the ones it was trained on, and that the VSIX ships it. No GPU.
+// (gpu/modelChoice.ts): where the package holds it, what the CLI says when it uses it or cannot find it, the page size
+// it recommends, which questions count as the ones it was trained on, and that the VSIX ships it. No GPU.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { builtinModelExamples, builtinModelPath, isBuiltinModelQuestion } from '../../extension/models/builtinModel';
-import { modelOrBuiltin } from '../../gpu/modelChoice';
+import { readGguf } from '../../gpu/gguf/reader';
+import { resolvePageSize } from '../../gpu/kv/layout';
+import { readModelConfig } from '../../gpu/model/config';
+import { modelOrBuiltin, pageSizeFlag } from '../../gpu/modelChoice';
 import { passkeyQuestion, questionFor, questionTemplates } from '../../model/corpus/promptFormat';
 import { repoRoot } from '../util/paths';
 
@@ -52,6 +55,19 @@ test('modelOrBuiltin: --model wins; else the built-in model with a notice; a mis
   assert.equal(found.notice[0], `no --model given: using the built-in model ${join(pkg, 'model', 'default.gguf')}`);
   assert.match(found.notice[1], /^it answers where-is, definition and signature questions by quoting your code .*it does not explain code or write code$/);
   assert.match(found.notice[2], /larger GGUF model: --model FILE\.gguf/);
+});
+
+test('--page-size: absent, the model recommendation (the built-in model names 8), else 16; given, it wins', async () => {
+  assert.equal(pageSizeFlag(undefined), undefined);
+  assert.equal(pageSizeFlag('32'), 32);
+  assert.throws(() => pageSizeFlag('eight'), /--page-size must be an integer, got 'eight'/);
+  const recommended = readModelConfig(await readGguf(builtinModelPath(join(repoRoot, 'dist')))).recommendedPageSize;
+  assert.equal(recommended, 8);
+  // What `quest-lens ask` / `generate` load with (the engine's rule, applied in planLoad).
+  assert.equal(resolvePageSize(pageSizeFlag(undefined), recommended), 8);
+  assert.equal(resolvePageSize(pageSizeFlag('16'), recommended), 16);
+  assert.equal(resolvePageSize(pageSizeFlag('64'), recommended), 64);
+  assert.equal(resolvePageSize(pageSizeFlag(undefined), undefined), 16);
 });
 
 test('the examples shown are phrasings the model was trained on', () => {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { encode as p50kEncode } from 'gpt-tokenizer/encoding/p50k_base';
 import { HeldOutError, choosePackages, readHeldOut, workspaceGroups, type HeldOutPackage } from '../../eval/heldout';
-import { UsageError, evalOptions, parseCommand } from '../../eval/options';
+import { UsageError, evalOptions, evalPageSize, parseCommand } from '../../eval/options';
 import { type EvalQuestion, chooseQuestions } from '../../eval/questions';
 import { collectFiles } from '../../extension/context/collectFiles';
 import { packContext } from '../../extension/context/packContext';
@@ -82,6 +82,18 @@ test('packages: seeded order, by name, unknown names rejected; grouping fills ab
   assert.deepEqual(groups.map((g) => g.map((x) => x.package).join('+')), ['a+b+c', 'd+e']);
 });
 
+test('page size: --page-size wins, else the model recommendation (questlens.page_size), else 16; every budget holds a page', () => {
+  const none = evalOptions(parseCommand(['--budgets', '8,128']).values, false);
+  assert.equal(none.pageSize, undefined, 'no --page-size: decided once the model is read');
+  assert.equal(evalPageSize(none, 8), 8);
+  assert.throws(() => evalPageSize(none, undefined), /--budgets 8 is less than one page \(the default page size 16\)/);
+  assert.throws(() => evalPageSize(none, 16), /--budgets 8 is less than one page \(the model's recommended page size 16\)/);
+  const given = evalOptions(parseCommand(['--page-size', '32']).values, false);
+  assert.equal(given.pageSize, 32);
+  assert.equal(evalPageSize(given, 8), 32);
+  assert.equal(evalPageSize(evalOptions(parseCommand([]).values, false), undefined), 16);
+});
+
 test('options: GPU and software defaults; bad values named', () => {
   const gpu = evalOptions(parseCommand([]).values, false);
   assert.deepEqual(gpu.lengths, [4096, 8192, 16384]);
@@ -92,7 +104,7 @@ test('options: GPU and software defaults; bad values named', () => {
   assert.equal(sw.timeLimit, Infinity);
   assert.deepEqual(evalOptions(parseCommand(['--workspaces', 'a,@s/b']).values, true).workspaces, { names: ['a', '@s/b'] });
   assert.throws(() => evalOptions(parseCommand(['--budgets', '128,x']).values, false), /--budgets must be an integer >= 1, got 'x'/);
-  assert.throws(() => evalOptions(parseCommand(['--budgets', '8,128']).values, false), /--budgets 8 is less than one page \(--page-size 16\)/);
+  assert.throws(() => evalOptions(parseCommand(['--budgets', '8,128', '--page-size', '16']).values, false), /--budgets 8 is less than one page \(--page-size 16\)/);
   assert.throws(() => parseCommand(['--bogus']), UsageError);
   assert.throws(() => parseCommand(['tables']), /unknown command 'tables'/);
   assert.equal(parseCommand(['report', 'r.json']).command, 'report');

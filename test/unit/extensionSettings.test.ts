@@ -8,8 +8,10 @@ import { repoRoot } from '../util/paths';
 import {
   effectiveModelPath,
   expandHome,
+  explicitPageSize,
   modelToLoad,
   normalizeSettings,
+  pageSizeInUse,
   settingDefaults,
   toDecodeSettings,
   toReaderSettings,
@@ -65,6 +67,27 @@ test('normalizeSettings: mistyped and out-of-range values fall back or are clamp
     temperature: 0,
     maxAnswerTokens: 512,
   });
+});
+
+test('page size: a value the user or workspace set wins, then the model recommendation, then 16', () => {
+  assert.equal(explicitPageSize(undefined), undefined);
+  // inspect() of an unset setting has only its default: nothing explicit.
+  assert.equal(explicitPageSize({}), undefined);
+  assert.equal(explicitPageSize({ globalValue: 32 }), 32);
+  assert.equal(explicitPageSize({ globalValue: 32, workspaceValue: 64 }), 64);
+  assert.equal(explicitPageSize({ globalValue: 32, workspaceValue: 64, workspaceFolderValue: 8 }), 8);
+  // A value outside the enum does not count; the next scope's does.
+  assert.equal(explicitPageSize({ globalValue: 32, workspaceValue: 12 }), 32);
+  assert.equal(explicitPageSize({ globalValue: '16' }), undefined);
+
+  assert.equal(pageSizeInUse(explicitPageSize({}), 8), 8, "unset: the model's recommendation");
+  assert.equal(pageSizeInUse(explicitPageSize({ globalValue: 16 }), 8), 16, 'set to the default explicitly: still wins');
+  assert.equal(pageSizeInUse(explicitPageSize({ workspaceValue: 32 }), 8), 32);
+  assert.equal(pageSizeInUse(explicitPageSize({}), undefined), 16, 'no recommendation: the default');
+});
+
+test('package.json: questLens.pageSize says that a model may recommend a page size', () => {
+  assert.match(String((properties['questLens.pageSize'] as { markdownDescription?: string }).markdownDescription), /model's recommended page size is used/);
 });
 
 test('tokenBudgetInPages: rounded up to whole pages, at least 2 pages', () => {

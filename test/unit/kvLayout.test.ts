@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { ShapeError } from '../../gpu/errors';
 import { roundToKvType } from '../../gpu/kv/f16';
 import { f16ToNumber as f16Value, numberToF16 as f16Bits } from '../../gpu/quant/half';
-import { kvIndex, kvLayout, kvMemory, pageMetaIndex, pagesFor } from '../../gpu/kv/layout';
+import { isPageSize, kvIndex, kvLayout, kvMemory, pageMetaIndex, pagesFor, resolvePageSize } from '../../gpu/kv/layout';
 
 test('kvLayout defaults to pages of 16 and rounds the capacity up to whole pages', () => {
   const l = kvLayout({ layers: 2, kvHeads: 4, headDim: 8, maxTokens: 113, kvType: 'f32' });
@@ -21,6 +21,16 @@ test('kvLayout rejects page sizes 0 and 3, and a head size that is not a multipl
   assert.throws(() => kvLayout({ ...base, headDim: 6 }), /headDim \(6\) must be a multiple of 4/);
   assert.throws(() => kvLayout({ ...base, maxTokens: 0 }), /maxTokens \(0\) must be an integer >= 1/);
   assert.equal(kvLayout({ ...base, pageSize: 1 }).maxPages, 64);
+  assert.equal(kvLayout({ ...base, pageSize: 256 }).maxPages, 1);
+  assert.throws(() => kvLayout({ ...base, pageSize: 512 }), /pageSize \(512\) must be a power of two >= 1 \(e.g. 16\), at most 256/);
+});
+
+test('resolvePageSize: the caller\'s page size wins, then the model\'s recommendation, then 16', () => {
+  assert.equal(resolvePageSize(32, 8), 32);
+  assert.equal(resolvePageSize(16, 8), 16);
+  assert.equal(resolvePageSize(undefined, 8), 8);
+  assert.equal(resolvePageSize(undefined, undefined), 16);
+  assert.deepEqual([1, 8, 256, 0, 12, 512, 8.5].map(isPageSize), [true, true, true, false, false, false, false]);
 });
 
 test('kvMemory counts K, V, pageMeta and the page table (Llama-3.2-1B shape at 128K, f16)', () => {

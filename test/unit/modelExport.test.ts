@@ -18,7 +18,7 @@ import { ReferenceModel } from '../../gpu/reference/forward';
 import { packerTokenizer } from '../../gpu/session/contextTokenizer';
 import { createTokenizer } from '../../gpu/tokenizer/tokenizer';
 import { CheckpointError, readCheckpoint } from '../../model/export/checkpoint';
-import { MAX_MODEL_BYTES, exportGguf, quantPlans } from '../../model/export/ggufExport';
+import { MAX_MODEL_BYTES, RECOMMENDED_PAGE_SIZE, exportGguf, quantPlans } from '../../model/export/ggufExport';
 import { packPackage } from '../../model/corpus/packagePacker';
 import { promptFormatId } from '../../model/corpus/promptFormat';
 import { jsWhitespaceDiffers } from '../util/tokenizerCorpus';
@@ -84,7 +84,7 @@ function smallMixedGguf(): Promise<string> {
   return mixedGguf;
 }
 
-test('GGUF metadata: llama architecture, p50k_base as a gpt2 vocabulary, no chat template, the prompt format named', async () => {
+test('GGUF metadata: llama architecture, p50k_base as a gpt2 vocabulary, no chat template, the prompt format and page size named', async () => {
   const gguf = await smallMixedGguf();
   const file = await readGguf(gguf);
   const cfg = readModelConfig(file);
@@ -96,6 +96,8 @@ test('GGUF metadata: llama architecture, p50k_base as a gpt2 vocabulary, no chat
   assert.equal(file.metadata.get('tokenizer.ggml.pre'), 'gpt-2');
   assert.equal(file.metadata.get('tokenizer.chat_template'), undefined);
   assert.equal(file.metadata.get('questlens.prompt_format'), promptFormatId);
+  // The recommended Quest page size: written as a u32, read back by the engine's config.
+  assert.deepEqual([file.metadata.get('questlens.page_size'), file.metadataTypes.get('questlens.page_size'), cfg.recommendedPageSize], [8, 'u32', RECOMMENDED_PAGE_SIZE]);
   const tok = createTokenizer(file.metadata);
   assert.deepEqual([tok.vocabSize, tok.eos, tok.addBos, tok.chatTemplate], [50281, 50256, false, undefined]);
   // Plan 'mixed': Q8_0 embeddings and attention, Q4_0 FFN inputs, Q6_K ffn_down (rows of 256), F32 norms.
