@@ -4,7 +4,7 @@
 import type { Gpu } from '../device';
 import { pageScore, pageScoreParams } from '../kernels/pageScore';
 import { argmax, argmaxScratchBytes } from '../kernels/argmax';
-import { type AttentionDecodeOp, attentionDecode, decodeSplits } from '../kernels/attentionDecode';
+import { type AttentionDecodeOp, attentionDecode, decodeSplits, sparseSplitChoices, sparseSplits } from '../kernels/attentionDecode';
 import { decodePartialBytes } from '../kernels/attentionDecodeReduce';
 import { type AttentionMassBuffers, attentionMassBytes, attentionMassRange } from '../kernels/attentionMass';
 import { attentionPrefill } from '../kernels/attentionPrefill';
@@ -16,7 +16,7 @@ import { matmul, matvecVariant, normFits, normPays } from '../kernels/matmul';
 import { type Dispatch, Kernels, encodeDispatches } from '../kernels/registry';
 import { rmsNorm } from '../kernels/rmsnorm';
 import { rope } from '../kernels/rope';
-import { selectPages, selectPagesParams } from '../kernels/selectPages';
+import { selectPages, selectPagesParams, selectPagesThreads, selectPagesWorkgroups } from '../kernels/selectPages';
 import { swiglu } from '../kernels/swiglu';
 import { createStorage, createStorageWith } from '../buffers';
 import type { KvCache } from '../kv/kvCache';
@@ -27,12 +27,18 @@ import type { WeightTensor } from '../quant/weight';
 import type { Aggregation } from '../kernels/pageScore';
 import type { RunState } from './runState';
 
-/** One layer's attention as a decodeStep runs it: dense, or Quest (score pages, select, attend the selection). */
+/**
+ * One layer's attention as a decodeStep runs it: dense, or Quest (score pages, select, attend the selection). Quest's
+ * selectPages and sparse attention are recorded in a few sizes; each step picks by pages in context and pageBudget.
+ */
 interface DecodeAttention {
   readonly dense: AttentionDecodeOp;
-  /** Per aggregation: [pageScore, selectPages] then the sparse attention. */
-  readonly quest: Readonly<Record<Aggregation, readonly Dispatch[]>>;
-  readonly sparse: AttentionDecodeOp;
+  /** Per aggregation: pageScore. */
+  readonly score: Readonly<Record<Aggregation, Dispatch>>;
+  /** selectPages per workgroup size (selectPagesWorkgroups), ascending. */
+  readonly select: readonly { readonly threads: number; readonly dispatch: Dispatch }[];
+  /** The sparse attention per split count (sparseSplitChoices), ascending. */
+  readonly sparse: readonly { readonly splits: number; readonly op: AttentionDecodeOp }[];
 }
 
 /** Where the last layers' decode attention adds the attention each page received (see attentionMass.wgsl). */
@@ -95,6 +101,9 @@ export class Forward {
     private readonly owned: readonly GPUBuffer[],
   ) {}
 
+  /** Pages scored this step (set by writeStepParams): picks selectPages' workgroup size. */
+  private scored = 0;
+
   get maxRun(): number {
     return this.runs[0].tokens;
   }
@@ -119,6 +128,7 @@ export class Forward {
   /** Writes the per-step Quest uniforms for a cache that will hold `length` tokens after this step. */
   writeStepParams(length: number, quest: QuestSettings): void {
     const nScored = Math.floor((length - 1) / this.cache.layout.pageSize);
+    this.scored = nScored;
     const queue = this.cache.gpu.device.queue;
     const { heads, kvHeads, headDim } = this.cfg;
     const maxPages = this.cache.layout.maxPages;
@@ -133,12 +143,19 @@ export class Forward {
   encodeDecode(encoder: GPUCommandEncoder, quest: QuestSettings, attention = false): void {
     const d = this.decode;
     const list: Dispatch[] = [...d.embed];
+    // The largest recorded selectPages no wider than the rule asks (the narrowest if none), and the fewest splits
+    // that keep each range at most sparseKeysPerSplit keys of the budget.
+    const first = this.decodeAttention[0];
+    const threads = selectPagesThreads(this.scored);
+    const select = first.select.reduce((at, v, i) => (v.threads <= threads ? i : at), 0);
+    const splits = sparseSplits(first.sparse.map((v) => v.splits), quest.pageBudget, this.cache.layout.pageSize);
+    const sparseAt = first.sparse.findIndex((v) => v.splits === splits);
     for (let l = 0; l < this.cfg.layers; l++) {
       const a = this.decodeAttention[l];
       const sparse = quest.mode === 'quest' && l >= quest.denseLayers;
-      const op = sparse ? a.sparse : a.dense;
+      const op = sparse ? a.sparse[sparseAt].op : a.dense;
       list.push(...d.pre[l], ...this.kvAppend[l].dispatches(1));
-      if (sparse) list.push(...a.quest[quest.aggregation]);
+      if (sparse) list.push(a.score[quest.aggregation], a.select[select].dispatch);
       list.push(...(attention && op.massDispatches ? op.massDispatches : op.dispatches(1)));
       list.push(...d.post[l]);
     }
@@ -183,8 +200,10 @@ export async function buildForward(
   const pageIds: GPUBuffer[] = [];
   const pageCount: GPUBuffer[] = [];
   const pageScores: GPUBuffer[] = [];
-  // One split scratch for every layer's decode attention: layers run one after another.
-  const partial = own(createStorage(gpu, 'attentionDecode.partial', decodePartialBytes(cfg.heads, decodeSplits(gpu, cache.layout), cfg.headDim)));
+  // One split scratch for every layer's decode attention: layers run one after another; no sparse count exceeds dense's.
+  const denseSplits = decodeSplits(gpu, cache.layout);
+  const partial = own(createStorage(gpu, 'attentionDecode.partial', decodePartialBytes(cfg.heads, denseSplits, cfg.headDim)));
+  const selectThreads = selectPagesWorkgroups(gpu, maxPages);
   const massBytes = attentionMassBytes(cache, cfg.heads);
   const attentionMass: AttentionMassState = {
     layers: Math.min(Math.max(0, attentionLayers), cfg.layers),
@@ -204,18 +223,24 @@ export async function buildForward(
     const mass = l >= cfg.layers - attentionMass.layers ? { mass: attentionMass } : {};
     const scoreShape = { heads: cfg.heads, kvHeads: cfg.kvHeads, headDim: cfg.headDim, maxPages, kvType: cache.layout.kvType };
     const scoreBuffers = { q: state.q, pageMeta: cache.pageMeta[l], pageTable: cache.pageTable, pageScore: scores, params: scoreParams };
-    const select = await selectPages(
-      k,
-      { pageScore: scores, pageIds: ids, pageCount: count, params: selectParams },
-      { kvHeads: cfg.kvHeads, maxPages, pageBudget: maxPages },
-    );
+    const select = [];
+    for (const threads of selectThreads) {
+      const selectBuffers = { pageScore: scores, pageIds: ids, pageCount: count, params: selectParams };
+      select.push({ threads, dispatch: await selectPages(k, selectBuffers, { kvHeads: cfg.kvHeads, maxPages, pageBudget: maxPages, workgroup: threads }) });
+    }
+    const sparse = [];
+    for (const splits of sparseSplitChoices(denseSplits)) {
+      const sparseBuffers = { q: state.q, out: state.att, partial, selection: { pageIds: ids, pageCount: count }, ...mass };
+      sparse.push({ splits, op: await attentionDecode(k, cache, l, sparseBuffers, { heads: cfg.heads, splits }) });
+    }
     decodeAttention.push({
-      dense: await attentionDecode(k, cache, l, { q: state.q, out: state.att, partial, ...mass }, { heads: cfg.heads }),
-      sparse: await attentionDecode(k, cache, l, { q: state.q, out: state.att, partial, selection: { pageIds: ids, pageCount: count }, ...mass }, { heads: cfg.heads }),
-      quest: {
-        max: [await pageScore(k, scoreBuffers, { ...scoreShape, aggregation: 'max' }), select],
-        sum: [await pageScore(k, scoreBuffers, { ...scoreShape, aggregation: 'sum' }), select],
+      dense: await attentionDecode(k, cache, l, { q: state.q, out: state.att, partial, ...mass }, { heads: cfg.heads, splits: denseSplits }),
+      score: {
+        max: await pageScore(k, scoreBuffers, { ...scoreShape, aggregation: 'max' }),
+        sum: await pageScore(k, scoreBuffers, { ...scoreShape, aggregation: 'sum' }),
       },
+      select,
+      sparse,
     });
   }
 

@@ -1,4 +1,5 @@
 // selectPages op: Quest's top-k pages per KV head on the GPU, plus the always-read last page (selectPages.wgsl).
+import type { Gpu } from '../device';
 import { checkShape } from '../errors';
 import { type Dispatch, type KernelDef, Kernels } from './registry';
 import source from './selectPages.wgsl';
@@ -37,6 +38,31 @@ export function checkSelectPages(b: SelectPagesBuffers, s: SelectPagesShape): vo
   if (s.cachedKeys !== undefined) checkShape(Number.isInteger(s.cachedKeys) && s.cachedKeys >= 1, `selectPages: cachedKeys (${s.cachedKeys}) must be an integer >= 1`);
   const wg = s.workgroup;
   if (wg !== undefined) checkShape(Number.isInteger(wg) && wg >= 32 && (wg & (wg - 1)) === 0, `selectPages: workgroup (${wg}) must be a power of two >= 32`);
+}
+
+/**
+ * Threads per workgroup for selecting among `pages` scored pages on a GPU; the breaks lie between measured sizes.
+ * H100, Llama (8 KV heads, pageSize 16), µs per layer over budgets 512–4096 (bench questSweep, 18-24-57): 256 threads
+ * are fastest at 512 pages (8.0–9.6; 1024 threads 11.4–13.8), 512 at 2048 (10.9–13.0; 256: 12.0–14.3) and 4096
+ * (13.7–16.4; 1024: 14.5–17.5), 1024 at 8192 (18.3–22.1; 512: 20.3–24.0; 256: 30.0–35.2).
+ */
+export function selectPagesThreads(pages: number): number {
+  return pages < 1024 ? 256 : pages < 6144 ? 512 : 1024;
+}
+
+/**
+ * The workgroup sizes a decodeStep may need for up to maxPages scored pages, ascending: those selectPagesThreads
+ * picks (within the adapter's limit) on a GPU; the software default alone on lavapipe.
+ */
+export function selectPagesWorkgroups(gpu: Gpu, maxPages: number): number[] {
+  if (gpu.summary.isSoftware) return [64];
+  const maxThreads = gpu.summary.limits.maxComputeInvocationsPerWorkgroup;
+  const out = new Set<number>();
+  for (let pages = 1; ; pages *= 2) {
+    out.add(Math.min(selectPagesThreads(Math.min(pages, maxPages)), maxThreads));
+    if (pages >= maxPages) break;
+  }
+  return [...out].sort((a, b) => a - b);
 }
 
 /** Bytes of workgroup memory besides the key cache: histogram, scan scratch, one vec4. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createStorage, readF32 } from '../../gpu/buffers';
-import { attentionDecode, decodeSplits } from '../../gpu/kernels/attentionDecode';
+import { attentionDecode, decodeSplits, sparseSplitChoices, sparseSplits } from '../../gpu/kernels/attentionDecode';
 import { kvAppend } from '../../gpu/kernels/kvAppend';
 import { kvLayout } from '../../gpu/kv/layout';
 import { decodeAttentionRef } from '../../gpu/reference/attention';
@@ -78,6 +78,8 @@ const sparse = [
   { heads: 8, kvHeads: 4, headDim: 64, pageSize: 16, kvType: 'f16', length: 61, splits: 4, pages: [[3], [0, 3], [1, 3], [2, 0, 1, 3]] },
   { heads: 7, kvHeads: 1, headDim: 128, pageSize: 32, kvType: 'f32', length: 113, splits: 3, pages: [[3, 1]] },
   { heads: 10, kvHeads: 1, headDim: 64, pageSize: 4, kvType: 'f16', length: 113, splits: 1, pages: [[28, 0, 27, 13, 5, 6, 7, 8, 9, 10, 11, 12, 14, 20, 1, 2, 3, 4, 15, 16, 17, 18, 19]] },
+  // The engine's rule for a GPU's 64 dense splits and a budget of 5 pages: 1 range, 5 pages read of 23.
+  { heads: 12, kvHeads: 3, headDim: 16, pageSize: 4, kvType: 'f32', length: 91, splits: sparseSplits(sparseSplitChoices(64), 5, 4), pages: [[22], [0, 9, 22], [21, 3, 17, 1, 22]] },
 ] as const;
 
 for (const c of sparse) {
@@ -118,6 +120,22 @@ test('decodeSplits: 4 on lavapipe, 512 workgroups on a GPU, never more than the 
   assert.equal(decodeSplits(gpu, layout(256)), gpu.summary.isSoftware ? 4 : 16);
   assert.equal(decodeSplits(gpu, layout(16384)), gpu.summary.isSoftware ? 4 : 256);
   assert.equal(decodeSplits(gpu, layout(32)), 2);
+});
+
+test('sparse splits: powers of 4 up to the dense count, the fewest that keep each range within 128 keys of the budget', () => {
+  assert.deepEqual(sparseSplitChoices(64), [1, 4, 16, 64]);
+  assert.deepEqual(sparseSplitChoices(256), [1, 4, 16, 64, 256]);
+  assert.deepEqual(sparseSplitChoices(4), [1, 4]);
+  assert.deepEqual(sparseSplitChoices(3), [1, 3]);
+  assert.deepEqual(sparseSplitChoices(1), [1]);
+  const llama = sparseSplitChoices(64);
+  // Budgets of 512, 1024, 2048, 4096 tokens at pageSize 16; 8 pages of 16 or 4 of 32 fill one range.
+  assert.deepEqual([32, 64, 128, 256].map((b) => sparseSplits(llama, b, 16)), [4, 16, 16, 64]);
+  assert.equal(sparseSplits(llama, 1, 16), 1);
+  assert.equal(sparseSplits(llama, 4, 32), 1);
+  assert.equal(sparseSplits(llama, 5, 32), 4);
+  assert.equal(sparseSplits(llama, 8197, 16), 64); // never more than dense
+  assert.equal(sparseSplits([1, 4], 5, 4), 1);
 });
 
 test('attentionDecode rejects a run of more than one token, bad heads and a small pageIds buffer', async () => {

@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import { createStorage, createStorageWith, readBuffer, readF32 } from '../../gpu/buffers';
 import { type Aggregation, pageScore, pageScoreParams } from '../../gpu/kernels/pageScore';
 import { encodeDispatches } from '../../gpu/kernels/registry';
-import { selectPages, selectPagesParams } from '../../gpu/kernels/selectPages';
+import { selectPages, selectPagesParams, selectPagesThreads, selectPagesWorkgroups } from '../../gpu/kernels/selectPages';
+import type { Gpu } from '../../gpu/device';
 import { pageScoreRef, selectPagesRef } from '../../gpu/reference/quest';
 import type { KvType } from '../../gpu/kv/layout';
 import { numberToF16 } from '../../gpu/quant/half';
@@ -155,7 +156,7 @@ test('selectPages equals the reference on crowded, tied, signed and outlying sco
     ['infinities and zeros', Float32Array.from({ length: n }, (_, i) => [0, -0, Infinity, -Infinity, 3, -3][i % 6])],
   ];
   for (const budget of [2, 7, 64, 500, n, n + 1, n + 40]) {
-    for (const [cachedKeys, workgroup] of [[undefined, undefined], [300, undefined], [undefined, 1024]] as const) {
+    for (const [cachedKeys, workgroup] of [[undefined, undefined], [300, undefined], [undefined, 512], [undefined, 1024]] as const) {
       const got = await selectOn(rows.map(([, r]) => r), n, budget, cachedKeys, workgroup);
       const what = `budget ${budget}, cached ${cachedKeys ?? 'all'}, ${workgroup ?? 'default'} threads`;
       rows.forEach(([name, r], kv) => assert.deepEqual(got[kv], selectPagesRef(r, n, budget), `${name}, ${what}`));
@@ -186,4 +187,15 @@ test('selectPages breaks ties at the threshold by the lowest page index', async 
   const got = [...new Uint32Array(await readBuffer(gpu, b.pageIds, 12 * 4))];
   assert.deepEqual(got, selectPagesRef(scores, nScored, 12));
   assert.deepEqual(got, [1, 3, 4, 7, 10, 13, 16, 77, 140, 250, 299, 300]);
+});
+
+test('selectPages threads by pages in context: 256 below 1024, 512 below 6144, then 1024; recorded sizes within the adapter', () => {
+  assert.deepEqual([1, 1023, 1024, 6143, 6144, 8197].map(selectPagesThreads), [256, 256, 512, 512, 1024, 1024]);
+  const gpuWith = (isSoftware: boolean, maxComputeInvocationsPerWorkgroup: number) =>
+    ({ summary: { isSoftware, limits: { maxComputeInvocationsPerWorkgroup } } }) as unknown as Gpu;
+  assert.deepEqual(selectPagesWorkgroups(gpuWith(false, 1024), 8197), [256, 512, 1024]);
+  assert.deepEqual(selectPagesWorkgroups(gpuWith(false, 1024), 4096), [256, 512]);
+  assert.deepEqual(selectPagesWorkgroups(gpuWith(false, 1024), 1), [256]);
+  assert.deepEqual(selectPagesWorkgroups(gpuWith(false, 256), 8197), [256]);
+  assert.deepEqual(selectPagesWorkgroups(gpuWith(true, 1024), 8197), [64]);
 });
