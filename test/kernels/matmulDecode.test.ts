@@ -39,6 +39,14 @@ const floatOnlyKs = [1, 7, 61, 172]; // K that is no multiple of 4 or 8: rows pa
 const shared: MatvecVariant = { workgroup: 256, threadsPerRow: 32, rowsPerGroup: 2 };
 const layoutName = (v: MatvecVariant) => `${v.workgroup}/${v.threadsPerRow}/${v.rowsPerGroup}`;
 
+/** A ShapeError whose message matches `re`. */
+const expectShape = async (p: Promise<unknown>, re: RegExp) =>
+  assert.rejects(p, (e: Error) => {
+    assert.ok(e instanceof ShapeError, `${e}`);
+    assert.match(e.message, re);
+    return true;
+  });
+
 async function run(gpu: Gpu, type: GgmlType, rows: number, cols: number, seed: number, variant?: MatvecVariant, accumulate = false) {
   const { kernels } = await testGpu();
   const values = randomF32(rows * cols, seed);
@@ -231,12 +239,6 @@ test('matmul decode of a fused weight split into parts sends rows past a part bo
 test('matmul rejects buffers too small and bad shapes, naming the sizes', async () => {
   const { gpu, kernels } = await testGpu();
   const weight = await uploadWeight(gpu, 'blk.0.ffn_down', GgmlType.Q8_0, 17, 96, [quantizeRows(GgmlType.Q8_0, randomF32(17 * 96, 1), 17, 96)]);
-  const expectShape = async (p: Promise<unknown>, re: RegExp) =>
-    assert.rejects(p, (e: Error) => {
-      assert.ok(e instanceof ShapeError, `${e}`);
-      assert.match(e.message, re);
-      return true;
-    });
   const x = createStorage(gpu, 'x', 96 * 4);
   const y = createStorage(gpu, 'y', 17 * 4);
   await expectShape(matmul(kernels, { weight, x: createStorage(gpu, 'x', 64), y }, { tokens: 1 }), /matmul blk.0.ffn_down: x holds 64 B, needs cols\*4 rounded up to 16 = 384 \(cols 96\)/);
@@ -364,12 +366,6 @@ test('matmul decode with a fused RMSNorm: fused q/k/v with bias, SwiGLU gate/up 
 test('matmul with a fused RMSNorm rejects a norm too small, no epsilon and a prefill run, naming the sizes', async () => {
   const { gpu, kernels } = await testGpu();
   const weight = await uploadWeight(gpu, 'blk.0.attn_qkv', GgmlType.Q8_0, 3, 96, [quantizeRows(GgmlType.Q8_0, randomF32(3 * 96, 1), 3, 96)]);
-  const expectShape = async (p: Promise<unknown>, re: RegExp) =>
-    assert.rejects(p, (e: Error) => {
-      assert.ok(e instanceof ShapeError, `${e}`);
-      assert.match(e.message, re);
-      return true;
-    });
   const x = createStorage(gpu, 'x', 2 * 96 * 4);
   const y = createStorage(gpu, 'y', 2 * 3 * 4);
   const norm = createStorage(gpu, 'norm', 96 * 4);
