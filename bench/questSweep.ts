@@ -5,7 +5,7 @@
 import type { Engine } from '../gpu/engine';
 import { type Aggregation, pageScore, pageScoreParams } from '../gpu/kernels/pageScore';
 import type { Dispatch } from '../gpu/kernels/registry';
-import { selectPages, selectPagesParams } from '../gpu/kernels/selectPages';
+import { selectPages, selectPagesParams, selectPagesThreads } from '../gpu/kernels/selectPages';
 import { type GpuTimer, median } from './gpuTimer';
 import { f1, row, table } from './reportFormat';
 import type { ModelResult } from './results';
@@ -68,7 +68,7 @@ export async function sweepQuestKernels(
           const b = { pageScore: forward.pageScores[l], pageIds: forward.pageIds[l], pageCount: forward.pageCount[l], params };
           dispatches.push(await selectPages(kernels, b, { ...selShape, workgroup: threads }));
         }
-        out.push({ kernel: 'selectPages', setting: threads, budget, engine: threads === 256, usPerLayer: await time(dispatches) });
+        out.push({ kernel: 'selectPages', setting: threads, budget, engine: threads === selectPagesThreads(nScored), usPerLayer: await time(dispatches) });
       }
     }
     return out;
