@@ -12,7 +12,7 @@ import { biasAdd } from '../kernels/bias';
 import { embed } from '../kernels/embed';
 import type { KvRunOp } from '../kernels/kvKernel';
 import { kvAppend } from '../kernels/kvAppend';
-import { matmul, matvecVariant, normFits, normPays } from '../kernels/matmul';
+import { fusesNorm, matmul } from '../kernels/matmul';
 import { type Dispatch, Kernels, encodeDispatches } from '../kernels/registry';
 import { rmsNorm } from '../kernels/rmsnorm';
 import { rope } from '../kernels/rope';
@@ -81,7 +81,7 @@ export class Forward {
     private readonly kvAppend: readonly KvRunOp[],
     private readonly prefillAttention: readonly KvRunOp[],
     private readonly decodeAttention: readonly DecodeAttention[],
-    /** output_norm then the LM head over `last` (one matvec when normFits and normPays); the same from x row 0 for a decodeStep. */
+    /** output_norm then the LM head over `last` (one matvec when fusesNorm); the same from x row 0 for a decodeStep. */
     private readonly prefillHead: readonly Dispatch[],
     private readonly decodeHead: readonly Dispatch[],
     private readonly greedy: readonly Dispatch[],
@@ -245,7 +245,7 @@ export async function buildForward(
   }
 
   const headOf = async (from: GPUBuffer) =>
-    normFits(k, w.output) && normPays(w.output, matvecVariant(k, w.output))
+    fusesNorm(k, w.output)
       ? await matmul(k, { weight: w.output, x: from, y: state.logits, norm: w.outputNorm }, { tokens: 1, normEps: cfg.normEps })
       : [
           await rmsNorm(k, { x: from, weight: w.outputNorm, out: state.h }, { rows: 1, dim: cfg.dim, eps: cfg.normEps }),
@@ -304,9 +304,8 @@ async function buildRun(
   };
   const ropeShape = { tokens, headDim, dims: cfg.rope.dims, style: cfg.rope.style };
   // A decodeStep normalizes x inside the matvecs that read the norm's output (no rmsnorm dispatch, h unused) when
-  // every one of them can and it pays (matmul's normFits, normPays); prefill keeps the separate rmsnorm into h.
-  const fuses = (weight: WeightTensor) => normFits(k, weight) && normPays(weight, matvecVariant(k, weight));
-  const fusedNorm = (group: readonly FusedWeight[], norm: GPUBuffer) => (tokens === 1 && group.every((f) => fuses(f.weight)) ? norm : undefined);
+  // every one of them can and it pays (matmul's fusesNorm); prefill keeps the separate rmsnorm into h.
+  const fusedNorm = (group: readonly FusedWeight[], norm: GPUBuffer) => (tokens === 1 && group.every((f) => fusesNorm(k, f.weight)) ? norm : undefined);
   const pre: Dispatch[][] = [];
   const post: Dispatch[][] = [];
   for (let l = 0; l < cfg.layers; l++) {

@@ -169,7 +169,7 @@ export async function attentionDecode(
   // Without MASS pageLse and the mass range are never read: 16-byte stand-ins (not the page list's: one buffer cannot
   // be bound both read-only and writable) satisfy the layout.
   const split = await splitOf(
-    createStorage(k.gpu, `attentionDecode.noMass[${layer}]`, 16),
+    k.standIn('attentionDecode.noMass'),
     k.uniform(`attentionDecode.noMassRange[${layer}]`, new ArrayBuffer(attentionMassRangeBytes)),
     false,
   );

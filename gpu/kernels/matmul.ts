@@ -276,21 +276,18 @@ export function normPays(w: Pick<WeightTensor, 'type' | 'cols'>, variant: Matvec
   return rowsPerWorkgroup * ggmlTensorBytes(w.type, w.cols) >= 4 * w.cols;
 }
 
+/** Whether a decode matvec of `w` takes its x's RMSNorm inside (normFits and normPays on this adapter's layout). */
+export function fusesNorm(k: Kernels, w: WeightTensor): boolean {
+  const variant = matvecVariant(k, w);
+  return normFits(k, w, variant) && normPays(w, variant);
+}
+
 /**
  * Stand-ins for the decode kernel's unused bias (slot 0) and y1, y2 (slots 1, 2) bindings, 16 B each. Dawn checks
  * usage per buffer, so the read-only one has a buffer of its own; y1 and y2 share one, 256 B apart (no aliasing).
  */
-const placeholders = new WeakMap<Kernels, readonly [GPUBuffer, GPUBuffer]>();
-
 function placeholder(k: Kernels, slot: 0 | 1 | 2): GPUBufferBinding {
-  let made = placeholders.get(k);
-  if (!made) {
-    // Live as long as the Kernels whose bind groups hold them; nothing reads or writes them.
-    const usage = k.gpu.constants.GPUBufferUsage.STORAGE;
-    made = [k.gpu.device.createBuffer({ label: 'matmul.unusedBias', size: 16, usage }), k.gpu.device.createBuffer({ label: 'matmul.unusedY', size: 512, usage })];
-    placeholders.set(k, made);
-  }
-  return slot === 0 ? { buffer: made[0], offset: 0, size: 16 } : { buffer: made[1], offset: (slot - 1) * 256, size: 16 };
+  return slot === 0 ? { buffer: k.standIn('matmul.unusedBias', 16), offset: 0, size: 16 } : { buffer: k.standIn('matmul.unusedY', 512), offset: (slot - 1) * 256, size: 16 };
 }
 
 /**

@@ -25,6 +25,7 @@ export interface Dispatch {
 export class Kernels {
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly layouts = new Map<string, GPUBindGroupLayout>();
+  private readonly standIns = new Map<string, GPUBuffer>();
 
   constructor(readonly gpu: Gpu) {}
 
@@ -71,6 +72,19 @@ export class Kernels {
       entries: buffers.map((b, binding) => ({ binding, resource: 'buffer' in b ? b : { buffer: b } })),
     });
     return { label: pipeline.label, pipeline, bindGroup, workgroups };
+  }
+
+  /**
+   * A storage buffer of `size` bytes bound where a kernel's layout has a binding that this use never reads or writes,
+   * made once per label and kept as long as this Kernels (the bind groups holding it).
+   */
+  standIn(label: string, size = 16): GPUBuffer {
+    let buffer = this.standIns.get(label);
+    if (!buffer) {
+      buffer = this.gpu.device.createBuffer({ label, size, usage: this.gpu.constants.GPUBufferUsage.STORAGE });
+      this.standIns.set(label, buffer);
+    }
+    return buffer;
   }
 
   /** A small uniform buffer holding `words` (u32/f32 as given), made once at load time. */

@@ -111,17 +111,6 @@ export async function rope(k: Kernels, b: RopeBuffers, s: RopeShape): Promise<Di
   ]);
   const uniform = k.uniform(`rope.params`, params.buffer);
   const threads = s.tokens * (s.heads + second.heads) * (s.dims / 2);
-  return k.dispatch(ropeKernel, pipeline, [b.angles, b.x, b.x2 ?? unusedX2(k), uniform, b.step], grid2d(Math.ceil(threads / wg)));
+  return k.dispatch(ropeKernel, pipeline, [b.angles, b.x, b.x2 ?? k.standIn('rope.unusedX2'), uniform, b.step], grid2d(Math.ceil(threads / wg)));
 }
 
-/** A 16 B stand-in for x2 when there is none (never read or written), one per Kernels. */
-const unused = new WeakMap<Kernels, GPUBuffer>();
-
-function unusedX2(k: Kernels): GPUBuffer {
-  let made = unused.get(k);
-  if (!made) {
-    made = k.gpu.device.createBuffer({ label: 'rope.unusedX2', size: 16, usage: k.gpu.constants.GPUBufferUsage.STORAGE });
-    unused.set(k, made);
-  }
-  return made;
-}
