@@ -12,6 +12,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from quest import quest_attention
+
 
 class ModelConfig:
     FIELDS = ('layers', 'dim', 'ffn', 'heads', 'kvHeads', 'headDim', 'vocab', 'normEps', 'ropeTheta', 'contextLength')
@@ -83,7 +85,8 @@ class Block(nn.Module):
         self.ffn_up = nn.Linear(d, cfg.ffn, bias=False)
         self.ffn_down = nn.Linear(cfg.ffn, d, bias=False)
 
-    def forward(self, x, cos, sin):
+    def forward(self, x, cos, sin, quest=None):
+        """quest: a QuestTrain when this layer answers decode-step positions through Quest's selection."""
         cfg = self.cfg
         B, T, _ = x.shape
         h = self.attn_norm(x)
@@ -93,13 +96,19 @@ class Block(nn.Module):
         q = apply_rope(q, cos, sin).to(v.dtype).transpose(1, 2)
         k = apply_rope(k, cos, sin).to(v.dtype).transpose(1, 2)
         v = v.transpose(1, 2)
+        kv = (k, v)
         group = cfg.heads // cfg.kvHeads
         if group > 1:
             # Query head j reads KV head j // group, as the engine does.
             k = k.repeat_interleave(group, dim=1)
             v = v.repeat_interleave(group, dim=1)
-        a = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-        x = x + self.attn_output(a.transpose(1, 2).reshape(B, T, cfg.heads * cfg.headDim))
+        a = F.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2)  # (B, T, heads, headDim)
+        if quest is not None:
+            # The decode-step positions' outputs replaced by Quest's (out of place: SDPA's backward needs its output).
+            sparse = quest_attention(q, *kv, quest).transpose(1, 2)  # (B, A, heads, headDim)
+            rows = torch.arange(B, device=x.device)[:, None].expand_as(quest.pos)
+            a = a.index_put((rows[quest.valid], quest.pos[quest.valid]), sparse[quest.valid].to(a.dtype))
+        x = x + self.attn_output(a.reshape(B, T, cfg.heads * cfg.headDim))
         h2 = self.ffn_norm(x)
         return x + self.ffn_down(F.silu(self.ffn_gate(h2)) * self.ffn_up(h2))
 
@@ -127,11 +136,12 @@ class Transformer(nn.Module):
             for lin in (b.attn_output, b.ffn_down):
                 nn.init.normal_(lin.weight, 0.0, std / math.sqrt(2 * self.cfg.layers))
 
-    def hidden(self, tokens):
-        """tokens (B, T) → final-normed hidden states (B, T, dim), float32. T <= contextLength."""
+    def hidden(self, tokens, quest=None):
+        """tokens (B, T) → final-normed hidden states (B, T, dim), float32. T <= contextLength. quest: a QuestTrain
+        (quest.py) to train Quest's selection at its positions, in the layers it applies to."""
         x = self.token_embd(tokens).float()
-        for b in self.blocks:
-            x = b(x, self.rope_cos, self.rope_sin)
+        for i, b in enumerate(self.blocks):
+            x = b(x, self.rope_cos, self.rope_sin, quest if quest is not None and quest.applies(i) else None)
         return self.output_norm(x)
 
     def logits(self, hidden):

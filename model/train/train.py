@@ -39,14 +39,16 @@ import ckpt as ckptio  # noqa: E402
 from corpus import load_parts  # noqa: E402
 from examples import ANSWER_WEIGHT, DEFAULT_TASK_WEIGHTS, Assembler, ExampleConfig  # noqa: E402
 from model import ModelConfig, Transformer  # noqa: E402
+from quest import QuestTrain  # noqa: E402
+import quest as questcheck  # noqa: E402
 
 # Options that define a run: taken from the checkpoint on resume, so that every chunk trains the same run.
 RUN_OPTIONS = ('seed', 'schedule', 'total_steps', 'tokens_per_step', 'lr', 'min_lr_frac', 'warmup', 'decay_frac',
                'weight_decay', 'beta1', 'beta2', 'grad_clip', 'answer_style', 'task_weights', 'lm_fraction',
-               'max_pairs', 'quest_fraction', 'model')
+               'max_pairs', 'quest_fraction', 'quest_train', 'model')
 
 # Options a resumed run may change (--retarget): how long it runs and at which lengths and rates, never what it is.
-RETARGETABLE = ('total_steps', 'schedule', 'lr', 'min_lr_frac', 'decay_frac', 'warmup')
+RETARGETABLE = ('total_steps', 'schedule', 'lr', 'min_lr_frac', 'decay_frac', 'warmup', 'quest_train')
 
 DEFAULT_SCHEDULE = '0:windows:1024,0.2:files:4096,0.75:files:8192,0.92:files:16384'
 
@@ -217,15 +219,43 @@ def load_transport(model, folder):
 
 # --- evaluation on held-out examples (teacher forced: greedy exact match = every answer token is the argmax) ----------
 
+def quest_options(text):
+    """--quest-train JSON → the options with defaults filled in (model/README.md §4 says what each does), or None."""
+    if not text:
+        return None
+    o = {'fraction': 0.5, 'budgets': [256, 512], 'pageSize': 8, 'denseLayers': 2, 'scoreWeight': 0.1, 'evalBudget': 512}
+    given = json.loads(text) if isinstance(text, str) else dict(text)
+    unknown = [k for k in given if k not in o]
+    if unknown:
+        raise SystemExit(f'--quest-train: unknown keys {unknown} (known: {list(o)})')
+    o.update(given)
+    if any(b % o['pageSize'] or b < 2 * o['pageSize'] for b in o['budgets'] + [o['evalBudget']]):
+        raise SystemExit(f'--quest-train: every budget must be a multiple of pageSize {o["pageSize"]} and at least two pages')
+    return o
+
+
+def quest_step(w, qo, budget, sparse_fraction):
+    """The QuestTrain of a batch with loss weights w (B, T): the first round(fraction * B) examples read sparse."""
+    B = w.shape[0]
+    sparse = torch.arange(B, device=w.device) < round(sparse_fraction * B)
+    return QuestTrain.from_weights(w, ANSWER_WEIGHT, sparse, qo['pageSize'], budget // qo['pageSize'], qo['denseLayers'])
+
+
 @torch.no_grad()
-def evaluate(model, examples, device, batch):
+def evaluate(model, examples, device, batch, qo=None):
+    """Per task: exact match, first-token accuracy, answer loss; with qo, decode-step positions read only Quest's
+    selection at qo['evalBudget'] (the first answer token is predicted densely, as the engine's prefill does)."""
     model.eval()
     stats = {}
     for at in range(0, len(examples), batch):
         group = examples[at:at + batch]
         toks = torch.tensor([ex.tokens for ex in group], dtype=torch.long, device=device)
+        qt = None
+        if qo is not None:
+            w = torch.tensor([ex.weights for ex in group], dtype=torch.float32, device=device)
+            qt = quest_step(w, qo, qo['evalBudget'], 1.0)
         with torch.autocast('cuda', dtype=torch.bfloat16, enabled=device.type == 'cuda'):
-            h = model.hidden(toks[:, :-1])
+            h = model.hidden(toks[:, :-1], qt)
         for i, ex in enumerate(group):
             for start, end, task in ex.answers:
                 pos = torch.arange(start - 1, end - 1, device=device)
@@ -297,6 +327,8 @@ def selfcheck(args):
             full = model(torch.tensor([tokens], device=device))[0].float().cpu()
         report['bf16AutocastMaxAbsLogitDiff'] = (mixed - full).abs().max().item()
     shutil.rmtree(tmp, ignore_errors=True)
+    report['quest'] = questcheck.check(device)
+    ok &= report['quest']['ok']
     report['ok'] = bool(ok)
     print(json.dumps({'event': 'selfcheck', **report}), flush=True)
     return ok
@@ -383,6 +415,10 @@ def main():
     ap.add_argument('--lm-fraction', type=float, default=0.25)
     ap.add_argument('--max-pairs', type=int, default=5)
     ap.add_argument('--quest-fraction', type=float, default=0.02)
+    ap.add_argument('--quest-train', default=None,
+                    help='JSON: train Quest\'s selection (quest.py): {"fraction": share of examples answering from the selection, '
+                         '"budgets": token budgets taken in turn by step, "pageSize", "denseLayers", "scoreWeight": the page-score '
+                         'loss\'s weight, "evalBudget": the budget of the Quest evaluation}; retargetable')
     ap.add_argument('--model', default=None, help='model config JSON (default: 8 layers, d 384, 6/2 heads, FFN 1024)')
     args = ap.parse_args()
     t0 = time.time()
@@ -425,6 +461,8 @@ def main():
         if changed:
             log('note', message='run options come from the checkpoint; the command line differs', differs=changed)
         run.update(saved)
+        # A checkpoint from before an option existed trains without it unless retargeted.
+        run['quest_train'] = saved.get('quest_train')
         if args.retarget:
             change = json.loads(args.retarget)
             unknown = [k for k in change if k not in RETARGETABLE]
@@ -435,6 +473,7 @@ def main():
             log('note', message='run options retargeted', changed={k: [run[k], v] for k, v in change.items()})
             run.update(change)
             run.setdefault('retargets', []).append({'step': header['training']['step'], **change})
+    qo = run['quest_train'] = quest_options(run['quest_train'])
     phases = parse_schedule(run['schedule'])
     cfg = ModelConfig.from_json(header['config']) if header else (ModelConfig.from_json(json.loads(run['model'])) if run['model'] else ModelConfig())
     run['model'] = json.dumps(cfg.to_json())
@@ -501,6 +540,9 @@ def main():
             ex = eval_examples(kind, L)
             if ex:
                 log('eval', step=step, kind=kind, length=L, results=evaluate(model, ex, device, max(1, 32768 // L)))
+                if qo is not None and kind == 'files':
+                    log('eval', step=step, kind=kind, length=L, quest={'budget': qo['evalBudget'], 'pageSize': qo['pageSize'],
+                        'denseLayers': qo['denseLayers']}, results=evaluate(model, ex, device, max(1, 32768 // L), qo))
 
     def save(final):
         training = {'step': step, 'runId': run_id, 'run': run, 'tokensSeen': tokens_seen, 'parts': [p.name for p in parts],
@@ -522,7 +564,7 @@ def main():
     tokens_seen = header['training'].get('tokensSeen', 0) if header else 0
     last_save = time.time()
     step_time = 1.0
-    acc = {'loss': 0.0, 'ans': 0.0, 'lm': 0.0, 'n': 0, 'ansTok': 0, 'lmTok': 0, 'tokens': 0, 't': time.time()}
+    acc = {'loss': 0.0, 'ans': 0.0, 'lm': 0.0, 'n': 0, 'ansTok': 0, 'lmTok': 0, 'tokens': 0, 't': time.time(), 'score': 0.0, 'recall': 0.0}
     chunk_start_step = step
     phase = None
     while step < run['total_steps']:
@@ -543,14 +585,20 @@ def main():
         lr = lr_at(step, run, rewarm_from, args.rewarm)
         for g in opt.param_groups:
             g['lr'] = lr
+        qt = quest_step(w, qo, qo['budgets'][step % len(qo['budgets'])], qo['fraction']) if qo is not None and kind == 'files' else None
         with torch.autocast('cuda', dtype=torch.bfloat16):
-            h = hidden(toks[:, :-1])
+            h = hidden(toks[:, :-1], qt)
             mask = w > 0
             logits = model.logits(h[mask])  # the LM head only where the loss is taken
         target = toks[:, 1:][mask]
         weights = w[mask]
         ce = F.cross_entropy(logits.float(), target, reduction='none')
         loss = (ce * weights).sum() / weights.sum()
+        score_loss = qt.score_loss() if qt is not None else None
+        if score_loss is not None:
+            loss = loss + qo['scoreWeight'] * score_loss
+            acc['score'] += score_loss.detach()
+            acc['recall'] += qt.recall().detach()
         loss.backward()
         gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), run['grad_clip'])
         opt.step()
@@ -572,8 +620,10 @@ def main():
             log('step', step=step, kind=kind, length=L, lengths=list(phase[2]), lr=round(lr, 6), loss=round(float(acc['loss']) / acc['n'], 4),
                 answerLoss=round(float(acc['ans']) / max(1, int(acc['ansTok'])), 4), lmLoss=round(float(acc['lm']) / max(1, int(acc['lmTok'])), 4),
                 gradNorm=round(float(gnorm), 3), tokensPerSecond=round(acc['tokens'] / dt), tokensSeen=tokens_seen,
-                peakGiB=round(torch.cuda.max_memory_allocated() / 2**30, 2))
-            acc = {'loss': 0.0, 'ans': 0.0, 'lm': 0.0, 'n': 0, 'ansTok': 0, 'lmTok': 0, 'tokens': 0, 't': time.time()}
+                peakGiB=round(torch.cuda.max_memory_allocated() / 2**30, 2),
+                **({'questScoreLoss': round(float(acc['score']) / acc['n'], 4), 'questRecall': round(float(acc['recall']) / acc['n'], 4)}
+                   if qo is not None else {}))
+            acc = {'loss': 0.0, 'ans': 0.0, 'lm': 0.0, 'n': 0, 'ansTok': 0, 'lmTok': 0, 'tokens': 0, 't': time.time(), 'score': 0.0, 'recall': 0.0}
         if args.eval_every and step % args.eval_every == 0:
             run_eval(phase)
         if time.time() - last_save > args.save_every and time.time() - t0 < args.time_limit - args.reserve - 30:
