@@ -1,14 +1,16 @@
 // `npm run eval` (node dist/eval.mjs): the default model's evaluation through the WebGPU engine, never PyTorch.
 // Held-out quoting (exact match, first token, attention citations) at each context length, dense and Quest at each
 // budget, and the passkey table; results to eval/results/*.json, tables to stdout. Also `report` (the model card's
-// section from a results file) and `pack-heldout` (the held-out packages as one archive for the GPU machine).
+// section from a results file), `pack-heldout` (the held-out packages as one archive for the GPU machine) and
+// `parity` (the engine's next-token logits on fixed prompts, for model/train/parity.py's PyTorch comparison).
 // Options: eval/options.ts (`--help`).
 import { existsSync } from 'node:fs';
 import { openGpu } from '../gpu/device';
 import { EngineError } from '../gpu/errors';
 import { HeldOutError } from './heldout';
-import { cardPath, defaultModelPath, evalOptions, evalUsage, packOptions, parseCommand, UsageError } from './options';
+import { cardPath, defaultModelPath, evalOptions, evalUsage, packOptions, parityOptions, parseCommand, UsageError } from './options';
 import { packHeldOut } from './packHeldOut';
+import { runParity } from './parity';
 import { renderEval, writeCard } from './report';
 import { runEval } from './run';
 
@@ -42,6 +44,13 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const gpu = await openGpu();
   try {
+    if (cmd.command === 'parity') {
+      const o = parityOptions(cmd.values, gpu.summary.isSoftware);
+      log(`${gpu.summary.description}: parity of ${model}, ${o.steps} steps, passkey prompt ${o.passkeyTokens} tokens, KV ${o.kvType}`);
+      await runParity(o, gpu, log);
+      log(`engine logits: ${o.out} (compare: python3 model/train/parity.py ${o.out} --model ${model})`);
+      return 0;
+    }
     const o = evalOptions(cmd.values, gpu.summary.isSoftware);
     log(`${gpu.summary.description}${gpu.summary.isSoftware ? ' (software adapter: the small default run)' : ''}; lengths ${o.lengths.join(', ')}, budgets ${o.budgets.join(', ')}`);
     const { result, file } = await runEval(o, gpu, { log, command: `node dist/eval.mjs ${argv.join(' ')}`.trim() });

@@ -3,6 +3,7 @@
 // (lavapipe) a small run that still exercises every step.
 import { parseArgs } from 'node:util';
 import { resolvePageSize } from '../gpu/kv/layout';
+import type { ParityOptions } from './parity';
 
 export const evalUsage = `usage: npm run eval -- [options]          (node dist/eval.mjs [options])
   --model FILE            GGUF model (default model/default.gguf)
@@ -21,7 +22,10 @@ export const evalUsage = `usage: npm run eval -- [options]          (node dist/e
   --out DIR               where the results JSON goes (default eval/results)
 node dist/eval.mjs report RESULTS.json [--card model/README.md]   fills the model card's evaluation section
 node dist/eval.mjs pack-heldout [--corpus DIR] [--workspaces N|a,b,…] [--seed S] --out FILE.tar.xz
-                                                                     the chosen held-out packages, for the GPU machine`;
+                                                                     the chosen held-out packages, for the GPU machine
+node dist/eval.mjs parity [--model FILE] --out FILE.json [--steps N] [--passkey-tokens N] [--kv f32|f16]
+                          the engine's per-step next-token logits on fixed prompts, for model/train/parity.py
+                          (defaults: 12 steps; passkey prompt GPU 4096 tokens, software 1024; KV f32)`;
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -73,11 +77,14 @@ const spec = {
   'time-limit': { type: 'string' },
   out: { type: 'string', default: 'eval/results' },
   card: { type: 'string', default: 'model/README.md' },
+  steps: { type: 'string' },
+  'passkey-tokens': { type: 'string' },
+  kv: { type: 'string' },
   help: { type: 'boolean', default: false },
 } as const;
 
 export interface ParsedCommand {
-  readonly command: 'run' | 'report' | 'pack-heldout' | 'help';
+  readonly command: 'run' | 'report' | 'pack-heldout' | 'parity' | 'help';
   readonly positionals: readonly string[];
   /** The options as given, resolved per adapter by evalOptions(). */
   readonly values: OptionValues;
@@ -96,7 +103,7 @@ export function parseCommand(argv: readonly string[]): ParsedCommand {
   const [first, ...rest] = parsed.positionals;
   if (parsed.values.help) return { command: 'help', positionals: [], values: parsed.values };
   if (first === undefined) return { command: 'run', positionals: [], values: parsed.values };
-  if (first !== 'report' && first !== 'pack-heldout') throw new UsageError(`unknown command '${first}'`);
+  if (first !== 'report' && first !== 'pack-heldout' && first !== 'parity') throw new UsageError(`unknown command '${first}'`);
   return { command: first, positionals: rest, values: parsed.values };
 }
 
@@ -171,6 +178,22 @@ export function packOptions(values: OptionValues): { corpus: string; workspaces:
     workspaces: workspacePick(v('workspaces') ?? gpuDefaults.workspaces),
     seed: integer('seed', v('seed') ?? spec.seed.default, 0),
     out,
+  };
+}
+
+/** The parity command's options (eval/parity.ts); the passkey prompt's default length depends on the adapter. */
+export function parityOptions(values: OptionValues, software: boolean): ParityOptions {
+  const v = (name: string) => values[name] as string | undefined;
+  const out = v('out');
+  if (!out || out === spec.out.default) throw new UsageError('parity needs --out FILE.json');
+  const kvType = v('kv') ?? 'f32';
+  if (kvType !== 'f32' && kvType !== 'f16') throw new UsageError(`--kv must be f32 or f16, got '${kvType}'`);
+  return {
+    model: v('model') ?? spec.model.default,
+    out,
+    steps: integer('steps', v('steps') ?? '12', 1),
+    passkeyTokens: integer('passkey-tokens', v('passkey-tokens') ?? (software ? '1024' : '4096'), 256),
+    kvType,
   };
 }
 
