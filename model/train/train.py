@@ -385,6 +385,9 @@ def main():
     ap.add_argument('--compile', action='store_true')
     ap.add_argument('--eval-every', type=int, default=500)
     ap.add_argument('--eval-examples', type=int, default=96)
+    ap.add_argument('--eval-lengths', default='1024',
+                    help='comma-separated `files` lengths evaluated at every evaluation besides the phase\'s own (a run '
+                         'trained at 4K/8K can lose short contexts unseen: the Quest candidate of model/README.md §5 did)')
     ap.add_argument('--log-every', type=int, default=25)
     ap.add_argument('--rewarm', type=int, default=100)
     ap.add_argument('--selfcheck', action='store_true')
@@ -534,9 +537,11 @@ def main():
             eval_sets[(kind, L)] = [asm.make(run['seed'] + 1000, 0, i) for i in range(args.eval_examples)]
         return eval_sets[(kind, L)]
 
+    extra_eval = [('files', int(L)) for L in args.eval_lengths.split(',') if L.strip()]
+
     def run_eval(*eval_phases):
-        """Evaluates at every (kind, length) of these phases."""
-        for kind, L in phase_shapes(*eval_phases):
+        """Evaluates at every (kind, length) of these phases, and at --eval-lengths."""
+        for kind, L in dict.fromkeys(phase_shapes(*eval_phases) + extra_eval):
             ex = eval_examples(kind, L)
             if ex:
                 log('eval', step=step, kind=kind, length=L, results=evaluate(model, ex, device, max(1, 32768 // L)))
