@@ -18,6 +18,11 @@ import { ContextError } from './errors';
 export interface ContextTokenizer {
   /** Token ids of `text`, with no BOS or other special tokens added. */
   encode(text: string): ArrayLike<number>;
+  /**
+   * Optional: `encode` in steps of a few milliseconds, appending to `out`; when the steps are done `out` holds exactly
+   * encode(text). The packer lets a cancel in between steps, so a megabyte file does not hold it up (see pacer.ts).
+   */
+  encodeSteps?(text: string, out: number[]): Iterable<unknown>;
   /** The UTF-8 bytes token `id` stands for (a partial character for byte-fallback tokens). */
   tokenBytes(id: number): Uint8Array;
 }
@@ -52,7 +57,11 @@ export interface FramedTokens {
 
 /** Tokenizes one framed file and maps its lines to tokens. `path` is only for error messages. */
 export function tokenizeFramed(tokenizer: ContextTokenizer, path: string, framed: string, lines: number): FramedTokens {
-  const ids = Uint32Array.from(tokenizer.encode(framed));
+  return mapFramedLines(tokenizer, path, Uint32Array.from(tokenizer.encode(framed)), lines);
+}
+
+/** Maps the lines of a framed file (`lines` as countLines gives) to its tokens `ids`. */
+export function mapFramedLines(tokenizer: ContextTokenizer, path: string, ids: Uint32Array, lines: number): FramedTokens {
   // starts[k] = first token whose line is >= k, for framed lines k = 0 (header) .. lines; then the end.
   const starts = new Array<number>(lines + 2);
   let line = 0;

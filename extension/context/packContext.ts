@@ -6,8 +6,9 @@
 import type { FileEntry } from './collectFiles';
 import { RelevanceScorer, type FileFeatures, type WindowSignals } from './contextWindow';
 import { ContextError } from './errors';
-import { countLines, fileHeader, frameFile, tokenizeFramed, type ContextTokenizer } from './framing';
+import { countLines, fileHeader, frameFile, mapFramedLines, type ContextTokenizer } from './framing';
 import type { ContextManifest, FileSpan, SkippedFile } from './manifest';
+import { encodePaced, Pacer } from './pacer';
 import { nodeReaderFs, type ReaderFs } from './readerFs';
 import { DEFAULT_MAX_FILE_BYTES, readSource, type SourceText } from './readSource';
 
@@ -41,7 +42,10 @@ export interface PackOptions {
   readonly window?: ContextWindow;
   readonly maxFileBytes?: number;
   readonly fs?: ReaderFs;
-  /** Checked before every file; an abort rejects with the signal's reason. */
+  /**
+   * Checked before every file and, with a tokenizer that has encodeSteps, every few ms while one is tokenized; an
+   * abort rejects with the signal's reason.
+   */
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: PackProgress) => void;
 }
@@ -68,34 +72,34 @@ const DEFAULT_RESERVE = 512;
 const READ_AHEAD = 8;
 /** Tokens per character assumed before any file of this workspace has been tokenized (code is ≈ 0.25–0.35). */
 const INITIAL_TOKENS_PER_CHAR = 0.3;
-/** Longest stretch of synchronous work between two chances for a cancel to arrive. */
-const YIELD_MS = 20;
 
 export async function packContext(options: PackOptions): Promise<PackedContext> {
   if (!Number.isInteger(options.pageSize) || options.pageSize <= 0) {
     throw new ContextError('options', `pageSize must be a positive integer, got ${options.pageSize}`);
   }
   const skipped: SkippedFile[] = [...(options.skipped ?? [])];
-  const packed = options.window ? await packWindow(options, options.window, skipped) : await packAll(options, skipped);
+  const pacer = new Pacer(options.signal);
+  const packed = options.window ? await packWindow(options, options.window, skipped, pacer) : await packAll(options, skipped, pacer);
   return assemble(options, packed.sort((a, b) => a.order - b.order), skipped);
 }
 
 /** Reads, checks, frames and tokenizes one file; a file that is not text lands in `skipped`. */
-async function packFile(options: PackOptions, entry: FileEntry, order: number, skipped: SkippedFile[]): Promise<PackedFile | undefined> {
+async function packFile(options: PackOptions, entry: FileEntry, order: number, skipped: SkippedFile[], pacer: Pacer): Promise<PackedFile | undefined> {
   const source = await readSource(options.fs ?? nodeReaderFs, entry.absPath, options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES);
   if (source.kind === 'skipped') {
     skipped.push({ path: entry.path, reason: source.reason, detail: source.detail });
     return undefined;
   }
-  return tokenizeSource(options.tokenizer, entry, order, source);
+  return tokenizeSource(options, entry, order, source, pacer);
 }
 
-function tokenizeSource(tokenizer: ContextTokenizer, entry: FileEntry, order: number, source: SourceText): PackedFile {
-  const framed = tokenizeFramed(tokenizer, entry.path, frameFile(entry.path, source.text), countLines(source.text));
+async function tokenizeSource(options: PackOptions, entry: FileEntry, order: number, source: SourceText, pacer: Pacer): Promise<PackedFile> {
+  const ids = await encodePaced(options.tokenizer, frameFile(entry.path, source.text), pacer);
+  const framed = mapFramedLines(options.tokenizer, entry.path, ids, countLines(source.text));
   return { entry, order, ...framed, sha256: source.sha256, invalidUtf8: source.invalidUtf8 };
 }
 
-async function packAll(options: PackOptions, skipped: SkippedFile[]): Promise<PackedFile[]> {
+async function packAll(options: PackOptions, skipped: SkippedFile[], pacer: Pacer): Promise<PackedFile[]> {
   const fs = options.fs ?? nodeReaderFs;
   const maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
   const out: PackedFile[] = [];
@@ -105,7 +109,7 @@ async function packAll(options: PackOptions, skipped: SkippedFile[]): Promise<Pa
     options.signal?.throwIfAborted();
     const entry = options.files[i];
     if (source.kind === 'skipped') skipped.push({ path: entry.path, reason: source.reason, detail: source.detail });
-    else out.push(tokenizeSource(options.tokenizer, entry, i, source));
+    else out.push(await tokenizeSource(options, entry, i, source, pacer));
     i++;
     options.onProgress?.({ phase: 'tokenize', done: i, total });
   }
@@ -127,7 +131,7 @@ async function* readAhead<T>(count: number, read: (index: number) => Promise<T>,
   }
 }
 
-async function packWindow(options: PackOptions, window: ContextWindow, skipped: SkippedFile[]): Promise<PackedFile[]> {
+async function packWindow(options: PackOptions, window: ContextWindow, skipped: SkippedFile[], pacer: Pacer): Promise<PackedFile[]> {
   const fs = options.fs ?? nodeReaderFs;
   const maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
   const reserve = window.reserveTokens ?? DEFAULT_RESERVE;
@@ -174,22 +178,17 @@ async function packWindow(options: PackOptions, window: ContextWindow, skipped: 
     .sort((a, b) => b.score - a.score || a.f.order - b.f.order);
   let remaining = budget;
   const kept: PackedFile[] = [];
-  let yielded = performance.now();
   for (let k = 0; k < ranked.length; k++) {
     // Once the window is full the rest of the ranking is skipped without a read, a long synchronous stretch on a
-    // 100,000-file workspace: let a cancel (a message the engine process handles between tasks) in now and then.
-    if (performance.now() - yielded > YIELD_MS) {
-      await new Promise((resolve) => setImmediate(resolve));
-      yielded = performance.now();
-    }
-    options.signal?.throwIfAborted();
+    // 100,000-file workspace: let a cancel in now and then.
+    await pacer.breathe();
     const { f } = ranked[k];
     const guess = estimate(f);
     // Estimates run high or low by a few tens of percent: tokenize unless the file is clearly too big.
     if (guess * 0.7 > remaining) {
       skipped.push(overBudget(f, guess, true, remaining, budget));
     } else {
-      const file = await packFile(options, f.entry, f.order, skipped);
+      const file = await packFile(options, f.entry, f.order, skipped, pacer);
       if (file) {
         measuredTokens += file.ids.length;
         measuredChars += f.chars;

@@ -30,6 +30,11 @@ export function packerTokenizer(tokenizer: Tokenizer): ContextTokenizer & { read
       tokens += ids.length;
       return ids;
     },
+    *encodeSteps(text: string, out: number[]) {
+      const before = out.length;
+      yield* tokenizer.encodeSteps(text, out, { addBos: false, parseSpecial: false });
+      tokens += out.length - before;
+    },
     tokenBytes: (id: number) => tokenizer.tokenBytes(id),
     get tokens() {
       return tokens;

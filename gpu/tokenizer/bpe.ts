@@ -1,7 +1,12 @@
 // The 'gpt2' tokenizer: byte-level BPE as llama.cpp runs it (llm_tokenizer_bpe_session). Text is split into words by
 // the pre-tokenizer; each word's UTF-8 bytes start as single-byte tokens and the adjacent pair with the lowest merge
 // rank is merged until none is left (ties: leftmost). Words repeat a lot in code, so results are cached per word.
-import { byteToChar, toByteLevel, utf8Bytes } from './byteLevel';
+//
+// A very long word (CJK text without spaces, a run of one letter) is merged in pieces, cut between bytes a and b that
+// no token holds side by side: a merge only ever makes a token, so no symbol spans such a cut, and each piece merges
+// in the same order alone as in the whole (rank, then leftmost). The ids are exactly the whole word's
+// (test/unit/tokenizerChunks.test.ts); a caller of encodeSteps can stop between pieces.
+import { byteToChar, fromByteLevel, toByteLevel, utf8Bytes } from './byteLevel';
 import { TokenizerError } from '../errors';
 import { Heap } from './heap';
 import { type PreTokenizer, preTokenize, preTokenizerFor } from './preTokenizers';
@@ -11,6 +16,10 @@ import type { Vocabulary } from './vocab';
 const scanLimit = 48;
 // The per-word cache is dropped when it grows past this many words.
 const cacheLimit = 200_000;
+// encodeSteps yields after words of this many code units (a few ms at most; cached words cost less).
+const stepLimit = 4096;
+/** Bytes of a word's piece before a cut is looked for; longer words are merged in pieces (not cached). */
+export const PIECE_BYTES = 4096;
 
 interface Pair {
   readonly rank: number;
@@ -30,8 +39,14 @@ export class BpeEncoder {
   /** (merges) rank -> id of the merged token. */
   private readonly merged: Int32Array;
   private readonly cache = new Map<string, readonly number[]>();
+  /** (256 * 256) 1 where byte a is followed by byte b inside some token: no cut between them. Built on first use. */
+  private joined: Uint8Array | undefined;
 
-  constructor(private readonly v: Vocabulary) {
+  /** `pieceBytes`: bytes per piece of a long word before a cut is looked for (tests use small values). */
+  constructor(
+    private readonly v: Vocabulary,
+    private readonly pieceBytes = PIECE_BYTES,
+  ) {
     this.pre = preTokenizerFor(v.pre);
     const missing: number[] = [];
     for (let b = 0; b < 256; b++) {
@@ -62,8 +77,21 @@ export class BpeEncoder {
 
   /** Tokens of one text fragment (no special tokens inside), appended to `out`. */
   encode(text: string, out: number[]): void {
+    for (const _ of this.encodeSteps(text, out));
+  }
+
+  /**
+   * As encode, a run of words (or one piece of a long word) per step: ids so far are in `out` after each step. Words
+   * are merged on their own, and long words in pieces that merge as in the whole, so steps give exactly encode's ids.
+   */
+  *encodeSteps(text: string, out: number[]): Generator<void, void, undefined> {
     if (this.pre.nfc) text = text.normalize('NFC');
+    let stepChars = 0;
     for (const word of preTokenize(this.pre, text)) {
+      if (word.length > this.pieceBytes) {
+        yield* this.longWordSteps(word, out);
+        continue;
+      }
       let ids = this.cache.get(word);
       if (!ids) {
         ids = this.encodeWord(word);
@@ -71,7 +99,48 @@ export class BpeEncoder {
         this.cache.set(word, ids);
       }
       for (const id of ids) out.push(id);
+      stepChars += word.length;
+      if (stepChars >= stepLimit) {
+        stepChars = 0;
+        yield;
+      }
     }
+  }
+
+  /** One word too long to merge in one step: its pieces, one per step. */
+  private *longWordSteps(word: string, out: number[]): Generator<void, void, undefined> {
+    if (this.pre.ignoreMerges) {
+      const whole = this.v.tokenToId.get(toByteLevel(word));
+      if (whole !== undefined) {
+        out.push(whole);
+        return;
+      }
+    }
+    const bytes = utf8Bytes(word);
+    const joined = this.joinedPairs();
+    const n = bytes.length;
+    let from = 0;
+    while (from < n) {
+      let cut = Math.min(n, from + this.pieceBytes);
+      while (cut < n && joined[bytes[cut - 1] * 256 + bytes[cut]]) cut++;
+      const ids: number[] = [];
+      for (let i = from; i < cut; i++) ids.push(this.byteIds[bytes[i]]);
+      for (const id of ids.length <= scanLimit ? this.mergeByScan(ids) : this.mergeByHeap(ids)) out.push(id);
+      from = cut;
+      yield;
+    }
+  }
+
+  private joinedPairs(): Uint8Array {
+    if (!this.joined) {
+      this.joined = new Uint8Array(256 * 256);
+      // Every token, of any type: a superset of what merges can make.
+      for (const token of this.v.tokens) {
+        const b = fromByteLevel(token);
+        for (let i = 1; i < b.length; i++) this.joined[b[i - 1] * 256 + b[i]] = 1;
+      }
+    }
+    return this.joined;
   }
 
   private encodeWord(word: string): readonly number[] {

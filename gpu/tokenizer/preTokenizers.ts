@@ -62,28 +62,21 @@ export function preTokenizerFor(pre: string): PreTokenizer {
   return { name, ...table[name] };
 }
 
-/** Splits `text` into words with the pre-tokenizer's patterns. */
-export function preTokenize(p: PreTokenizer, text: string): string[] {
-  let words = [text];
-  for (const pattern of p.patterns) {
-    const next: string[] = [];
-    for (const w of words) splitKeepingGaps(w, pattern, next);
-    words = next;
+/**
+ * The words of `text` under the pre-tokenizer's patterns, produced as they are found (a caller can stop between
+ * them). matchAll works on its own copy of each pattern, so several walks may be in progress at once.
+ */
+export function* preTokenize(p: PreTokenizer, text: string, level = 0): Generator<string, void, undefined> {
+  if (level === p.patterns.length) {
+    yield text;
+    return;
   }
-  return words;
-}
-
-function splitKeepingGaps(text: string, pattern: RegExp, out: string[]): void {
-  pattern.lastIndex = 0;
   let from = 0;
-  for (let m = pattern.exec(text); m !== null; m = pattern.exec(text)) {
-    if (m[0] === '') {
-      pattern.lastIndex++;
-      continue;
-    }
-    if (m.index > from) out.push(text.slice(from, m.index));
-    out.push(m[0]);
+  for (const m of text.matchAll(p.patterns[level])) {
+    if (m[0] === '') continue; // no pattern here matches empty; matchAll would step past one anyway
+    if (m.index > from) yield* preTokenize(p, text.slice(from, m.index), level + 1);
+    yield* preTokenize(p, m[0], level + 1);
     from = m.index + m[0].length;
   }
-  if (from < text.length) out.push(text.slice(from));
+  if (from < text.length) yield* preTokenize(p, from === 0 ? text : text.slice(from), level + 1);
 }

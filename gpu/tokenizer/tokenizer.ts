@@ -50,6 +50,12 @@ export interface Tokenizer {
   splitSpecial(text: string, parseSpecial: boolean): Fragment[];
   /** Ids of fragments: numbers pass through, strings are tokenized as text (encode's second step). */
   encodeFragments(fragments: readonly Fragment[], options?: Pick<EncodeOptions, 'addBos'>): number[];
+  /**
+   * `encode` in steps of a few milliseconds, for callers that must stay responsive on a megabyte of text (a cancel
+   * waits for one step, not the whole text): after each step `out` holds the ids so far; once the generator is done
+   * `out` holds exactly encode(text, options).
+   */
+  encodeSteps(text: string, out: number[], options?: EncodeOptions): Generator<void, void, undefined>;
   /** The text of `ids`: the inverse of `encode` (the space a 'llama' tokenizer prefixed is removed again). */
   decode(ids: readonly number[], options?: DecodeOptions): string;
   /**
@@ -111,12 +117,21 @@ class GgufTokenizer implements Tokenizer {
     return this.encodeFragments(this.splitSpecial(text, options.parseSpecial ?? false), options);
   }
 
+  *encodeSteps(text: string, out: number[], options: EncodeOptions = {}): Generator<void, void, undefined> {
+    yield* this.fragmentSteps(this.splitSpecial(text, options.parseSpecial ?? false), out, options);
+  }
+
   splitSpecial(text: string, parseSpecial: boolean): Fragment[] {
     return partitionSpecial(text, parseSpecial ? this.specials.withControl : this.specials.always);
   }
 
   encodeFragments(fragments: readonly Fragment[], options: Pick<EncodeOptions, 'addBos'> = {}): number[] {
     const out: number[] = [];
+    for (const _ of this.fragmentSteps(fragments, out, options));
+    return out;
+  }
+
+  private *fragmentSteps(fragments: readonly Fragment[], out: number[], options: Pick<EncodeOptions, 'addBos'>): Generator<void, void, undefined> {
     if (options.addBos) {
       if (this.bos < 0) throw new TokenizerError('tokenizer: encode was asked to add BOS, but this model has no BOS token');
       out.push(this.bos);
@@ -131,13 +146,12 @@ class GgufTokenizer implements Tokenizer {
       }
       if (this.spm) {
         const prefixed = this.addSpacePrefix && afterSpecial ? ' ' + f : f;
-        this.spm.encode(prefixed.replaceAll(' ', '\u2581'), out);
+        yield* this.spm.encodeSteps(prefixed.replaceAll(' ', '\u2581'), out);
       } else {
-        (this.bpe as BpeEncoder).encode(f, out);
+        yield* (this.bpe as BpeEncoder).encodeSteps(f, out);
       }
       afterSpecial = false;
     }
-    return out;
   }
 
   decode(ids: readonly number[], options: DecodeOptions = {}): string {

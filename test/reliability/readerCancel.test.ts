@@ -1,9 +1,10 @@
 // Cancelling a workspace load (bench/readerBench.ts measures it on 100,000 files and 2 GB): on a generated tree of
 // 2,000 files, a cancel during the walk, the reading pass or the tokenizing pass ends the load with an AbortError
 // within a second, no file is read after that, and no file handle is left open; through the engine process, a
-// context/build cancelled mid-walk or mid-read fails with code 'cancelled' and the engine goes on serving.
+// context/build cancelled mid-walk or mid-read fails with code 'cancelled' and the engine goes on serving; a cancel
+// while one 800 KB file is tokenized with the model's own (SentencePiece) vocabulary does not wait for that file.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -11,8 +12,11 @@ import { collectFiles } from '../../extension/context/collectFiles';
 import { packContext } from '../../extension/context/packContext';
 import { nodeReaderFs, type ReaderFs } from '../../extension/context/readerFs';
 import { EngineClient, EngineRequestError } from '../../extension/engineClient';
+import { readGguf } from '../../gpu/gguf/reader';
+import { midTextTokenizer, packerTokenizer } from '../../gpu/session/contextTokenizer';
 import { builtCli, readerSettings, stories } from '../integration/askFixture';
 import { p50kTokenizer } from '../unit/contextTokenizer';
+import { repoRoot } from '../util/paths';
 import { rng } from '../util/random';
 
 const FILES = 2000;
@@ -120,5 +124,61 @@ test('through the engine process: a context/build cancelled mid-walk or mid-read
     assert.ok(built.manifest.files.length > 0 && engine.pid === pid, 'the same engine builds the context afterwards');
   } finally {
     engine.dispose();
+  }
+});
+
+/**
+ * Tokenizing this 800 KB file in one piece with stories260K's vocabulary took 0.65–0.85 s on the 2-core development
+ * machine (load 3; 1.7 s at load 9): before the tokenizers worked in steps a cancel waited for all of it, and the file
+ * being the last, the load then succeeded. Now a cancel waits for one step plus a yield: 11–43 ms measured, so 300 ms
+ * leaves a wide margin on a loaded machine.
+ */
+const ONE_FILE_CANCEL_MS = 300;
+
+test('a cancel while one 800 KB file is tokenized with the SentencePiece vocabulary ends the load within 300 ms', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ql-cancel-big-'));
+  try {
+    // Real code: TypeScript's DOM declarations, cut to 800 KB at a line end.
+    const dom = readFileSync(join(repoRoot, 'node_modules/typescript/lib/lib.dom.d.ts'), 'utf8');
+    writeFileSync(join(dir, 'big.d.ts'), dom.slice(0, dom.lastIndexOf('\n', 800_000) + 1));
+    const tokenizer = packerTokenizer(midTextTokenizer((await readGguf(stories)).metadata));
+    const { files, skipped } = await collectFiles({ folders: [{ name: 'ws', path: dir }] });
+    assert.equal(files.length, 1);
+    const results: string[] = [];
+    for (const window of [{ maxContextTokens: 1_000_000 }, undefined]) {
+      const controller = new AbortController();
+      // When the cancel is due: a timer 50 ms on, which (like a cancel message) runs only once the packer yields.
+      let cancelDue = 0;
+      const cancelSoon = () => {
+        if (cancelDue) return;
+        cancelDue = performance.now() + 50;
+        setTimeout(() => controller.abort(), 50);
+      };
+      let outcome = 'resolved';
+      try {
+        await packContext({
+          files,
+          skipped,
+          tokenizer,
+          pageSize: 16,
+          signal: controller.signal,
+          ...(window ? { window } : {}),
+          // The file is read (the window's first pass) or its read is under way: the tokenizing starts within ms.
+          onProgress: (p) => p.phase === 'read' && cancelSoon(),
+          ...(window ? {} : { fs: { ...nodeReaderFs, readFile: (p, max) => (cancelSoon(), nodeReaderFs.readFile(p, max)) } }),
+        });
+      } catch (e) {
+        outcome = e instanceof Error ? e.name : String(e);
+      }
+      const ms = performance.now() - cancelDue;
+      const path = window ? 'window' : 'all files';
+      assert.ok(cancelDue > 0 && ms > 0, `${path}: the load ended (${outcome}) before the cancel was due`);
+      assert.equal(outcome, 'AbortError', `${path}: the load ${outcome} ${ms.toFixed(0)} ms after the cancel was due instead of being cancelled`);
+      assert.ok(ms < ONE_FILE_CANCEL_MS, `${path}: the load ended ${ms.toFixed(0)} ms after the cancel was due`);
+      results.push(`${path}: ${ms.toFixed(0)} ms`);
+    }
+    console.log(`# one 800 KB file, SPM, cancel → rejected: ${results.join(', ')}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
