@@ -11,6 +11,8 @@ import { Disposable } from './disposable';
 
 /** How long a cancelled request may take to end before the engine process counts as hung and is killed. */
 export const CANCEL_GRACE_MS = 15_000;
+/** How long a request whose message could not be written waits for the process's exit (and its reason). */
+const SEND_FAILURE_GRACE_MS = 1000;
 /** How long the engine may stay silent while requests wait before the user is asked whether to restart it. */
 export const QUIET_MS = 5 * 60_000;
 
@@ -112,7 +114,10 @@ export class EngineClient extends Disposable {
       });
       signal?.addEventListener('abort', onAbort, { once: true });
       child.send({ ...message, id }, (err) => {
-        if (err) this.pending.get(id)?.reject(new EngineExitedError(`could not send ${message.type}: ${err.message}`));
+        if (!err) return;
+        // A write to a dying process fails before its exit is heard; the exit names the cause (a signal, a crash),
+        // the write error only the symptom: the request fails with the write error only if no exit comes.
+        setTimeout(() => this.pending.get(id)?.reject(new EngineExitedError(`could not send ${message.type}: ${err.message}`)), SEND_FAILURE_GRACE_MS).unref();
       });
     });
   }

@@ -33,6 +33,21 @@ test('the engine process describes the GPU, and comes back after being killed', 
     const inFlight = engine.request({ type: 'gpu/describe' });
     process.kill(engine.pid!, 'SIGKILL');
     await assert.rejects(inFlight, (e: Error) => e instanceof EngineExitedError && /killed by SIGKILL/.test(e.message));
+
+    // Killed and dead before the client hears of it: a request written to the closed channel fails with the
+    // process's own reason (the kill), not the write error that is only its symptom (a race e2e runs hit).
+    await engine.request({ type: 'gpu/describe' });
+    for (let i = 0; i < 5; i++) {
+      const dead = engine.pid!;
+      process.kill(dead, 'SIGKILL');
+      const until = Date.now() + 150;
+      while (Date.now() < until) {
+        // Synchronous wait: the process is gone, but its exit is not yet an event here.
+      }
+      const written = engine.request({ type: 'gpu/describe' });
+      await assert.rejects(written, (e: Error) => e instanceof EngineExitedError && /killed by SIGKILL/.test(e.message), `try ${i}`);
+      await engine.request({ type: 'gpu/describe' });
+    }
   } finally {
     engine.dispose();
   }
