@@ -144,7 +144,8 @@ export async function attentionDecode(
   const partial = b.partial ?? createStorage(k.gpu, `attentionDecode.partial[${layer}]`, partialBytes);
   checkShape(partial.size >= partialBytes, `attentionDecode: partial holds ${partial.size} B, needs heads*splits*(headDim+4)*4 = ${partialBytes}`);
   // Dense: the page-list bindings are never read (SPARSE = false); a 16-byte buffer satisfies the layout.
-  const selection = b.selection ?? unusedSelection(k.gpu, layer);
+  const none = k.standIn('attentionDecode.noSelection');
+  const selection = b.selection ?? { pageIds: none, pageCount: none };
 
   const def = kvKernel(attentionDecodeKernel, l.kvType);
   const constants = {
@@ -190,10 +191,4 @@ export async function attentionDecode(
     },
     ...(massDispatches ? { massDispatches } : {}),
   };
-}
-
-/** The page-list bindings of dense attention, never read: one 16-byte buffer for both. */
-function unusedSelection(gpu: Gpu, layer: number): PageSelection {
-  const none = createStorage(gpu, `attentionDecode.noSelection[${layer}]`, 16);
-  return { pageIds: none, pageCount: none };
 }
