@@ -55,12 +55,7 @@ export interface FramedTokens {
   readonly lineTokenStarts: number[];
 }
 
-/** Tokenizes one framed file and maps its lines to tokens. `path` is only for error messages. */
-export function tokenizeFramed(tokenizer: ContextTokenizer, path: string, framed: string, lines: number): FramedTokens {
-  return mapFramedLines(tokenizer, path, Uint32Array.from(tokenizer.encode(framed)), lines);
-}
-
-/** Maps the lines of a framed file (`lines` as countLines gives) to its tokens `ids`. */
+/** Maps the lines of a framed file (`lines` as countLines gives) to its tokens `ids`. `path` is only for errors. */
 export function mapFramedLines(tokenizer: ContextTokenizer, path: string, ids: Uint32Array, lines: number): FramedTokens {
   // starts[k] = first token whose line is >= k, for framed lines k = 0 (header) .. lines; then the end.
   const starts = new Array<number>(lines + 2);

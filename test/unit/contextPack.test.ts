@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { collectFiles } from '../../extension/context/collectFiles';
 import { ContextError } from '../../extension/context/errors';
-import { countLines, frameFile, tokenizeFramed, type ContextTokenizer } from '../../extension/context/framing';
+import { countLines, frameFile, mapFramedLines, type ContextTokenizer } from '../../extension/context/framing';
 import type { ContextManifest, FileSpan } from '../../extension/context/manifest';
 import { packContext, type PackedContext } from '../../extension/context/packContext';
 import { ManifestIndex } from '../../extension/context/pageMap';
@@ -134,13 +134,13 @@ test('a token that straddles a newline belongs to the line it starts on; a line 
     tokenBytes: (id) => utf8.encode(vocab[id]),
   };
   // Tokens: [H][\na][b][\nc][d][\n\n][e][f][\n]; framed lines: 0 "H", 1 "ab", 2 "cd", 3 "", 4 "ef".
-  const r = tokenizeFramed(fake, 'x', 'H\nab\ncd\n\nef\n', 4);
+  const r = mapFramedLines(fake, 'x', Uint32Array.from(fake.encode('H\nab\ncd\n\nef\n')), 4);
   assert.equal(r.ids.length, 9);
   assert.equal(r.headerTokens, 2);
   assert.deepEqual(r.lineTokenStarts, [2, 4, 6, 6, 9]);
   // A tokenizer whose bytes lose a newline is caught.
   const lossy: ContextTokenizer = { encode: fake.encode, tokenBytes: (id) => utf8.encode(vocab[id].replace('\n', '')) };
-  assert.throws(() => tokenizeFramed(lossy, 'ws/x.ts', 'H\nab\n', 1), /ws\/x\.ts: the tokens hold 0 newlines but the framed text has 2/);
+  assert.throws(() => mapFramedLines(lossy, 'ws/x.ts', Uint32Array.from(lossy.encode('H\nab\n')), 1), /ws\/x\.ts: the tokens hold 0 newlines but the framed text has 2/);
 });
 
 for (const pageSize of [16, 7]) {
