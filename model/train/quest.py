@@ -86,14 +86,16 @@ def quest_attention(q, k, v, qt):
     page_ids = torch.arange(N, device=dev)
     earlier = page_ids[None, None, :] < qpage[:, :, None]                                           # (B, A, N)
     current = page_ids[None, None, :] == qpage[:, :, None]                                          # (B, A, N)
+    # Page scores as logits over the earlier pages, on an attention logit's scale (the mean query head's bound over
+    # sqrt d): what the selection ranks and the page-score loss fits. A finite fill: a query with no earlier page
+    # gets a uniform row and a zero target instead of NaN gradients.
+    page_logits = (score / (G * math.sqrt(d))).masked_fill(~earlier[:, None], -1e9)               # (B, Hkv, A, N)
     with torch.no_grad():
         k_top = min(qt.page_budget - 1, N)
-        ranked = score.masked_fill(~earlier[:, None], float('-inf'))
-        top = ranked.topk(k_top, dim=-1).indices if k_top > 0 else None
-        chosen = torch.zeros_like(ranked, dtype=torch.bool)
-        if top is not None:
-            chosen.scatter_(-1, top, True)
-        chosen &= earlier[:, None]
+        chosen = torch.zeros_like(page_logits, dtype=torch.bool)
+        if k_top > 0:
+            chosen.scatter_(-1, page_logits.topk(k_top, dim=-1).indices, True)
+        chosen &= earlier[:, None]  # fewer earlier pages than k_top: the fill's picks are not pages to read
         selected = chosen | current[:, None]                                                        # (B, Hkv, A, N)
         causal = torch.arange(T, device=dev)[None, None, :] <= qt.pos[:, :, None]                   # (B, A, T)
         reads = selected.repeat_interleave(P, dim=-1) | ~qt.sparse[:, None, None, None]             # (B, Hkv, A, T)
@@ -109,19 +111,13 @@ def quest_attention(q, k, v, qt):
         mass = mass * earlier[:, None]
         on_earlier = mass.sum(-1)                                                                   # (B, Hkv, A)
         target = mass / on_earlier.clamp(min=1e-9)[..., None]
-        weight = on_earlier * qt.valid[:, None] * earlier.any(-1)[:, None]
+        weight = on_earlier * qt.valid[:, None]  # 0 for a query with no earlier page: no mass on one
         kept = (mass * chosen).sum(-1) * (weight > 0)
-    logp = torch.log_softmax(ranked_scores(score, earlier, G, d), dim=-1)
+    logp = torch.log_softmax(page_logits, dim=-1)
     ce = -(target * logp.masked_fill(~earlier[:, None], 0.0)).sum(-1)                               # (B, Hkv, A)
     qt.score_losses.append((ce * weight).sum() / weight.sum().clamp(min=1e-9))
     qt.recalls.append(kept.sum() / on_earlier.mul(weight > 0).sum().clamp(min=1e-9))
     return out
-
-
-def ranked_scores(score, earlier, group, head_dim):
-    """Page scores as logits over earlier pages, on an attention logit's scale (the mean query head's bound / sqrt d)."""
-    # A finite fill: a query with no earlier page gets a uniform row and zero target instead of NaN gradients.
-    return (score / (group * math.sqrt(head_dim))).masked_fill(~earlier[:, None], -1e9)
 
 
 def check(device, seed=0):

@@ -39,8 +39,7 @@ import ckpt as ckptio  # noqa: E402
 from corpus import load_parts  # noqa: E402
 from examples import ANSWER_WEIGHT, DEFAULT_TASK_WEIGHTS, Assembler, ExampleConfig  # noqa: E402
 from model import ModelConfig, Transformer  # noqa: E402
-from quest import QuestTrain  # noqa: E402
-import quest as questcheck  # noqa: E402
+from quest import QuestTrain, check as quest_check  # noqa: E402
 
 # Options that define a run: taken from the checkpoint on resume, so that every chunk trains the same run.
 RUN_OPTIONS = ('seed', 'schedule', 'total_steps', 'tokens_per_step', 'lr', 'min_lr_frac', 'warmup', 'decay_frac',
@@ -327,7 +326,7 @@ def selfcheck(args):
             full = model(torch.tensor([tokens], device=device))[0].float().cpu()
         report['bf16AutocastMaxAbsLogitDiff'] = (mixed - full).abs().max().item()
     shutil.rmtree(tmp, ignore_errors=True)
-    report['quest'] = questcheck.check(device)
+    report['quest'] = quest_check(device)
     ok &= report['quest']['ok']
     report['ok'] = bool(ok)
     print(json.dumps({'event': 'selfcheck', **report}), flush=True)
