@@ -17,6 +17,7 @@ export const evalUsage = `usage: npm run eval -- [options]          (node dist/e
   --page-size P           tokens per KV page (default the model's questlens.page_size, else 16)
   --dense-layers L        leading layers dense in quest mode (default 2)
   --aggregation max|sum   page score over a KV head's query heads (default sum)
+  --attention-layers N    last layers whose attention the citations count (default the engine's, 4)
   --seed S                package order, question choice and pass keys (default 1)
   --time-limit S          seconds; no new workspace or pass key starts after each length's share (GPU: 420; software: none)
   --out DIR               where the results JSON goes (default eval/results)
@@ -49,6 +50,8 @@ export interface EvalOptions {
   readonly pageSize: number | undefined;
   readonly denseLayers: number;
   readonly aggregation: 'max' | 'sum';
+  /** --attention-layers; absent: the engine's default. */
+  readonly attentionLayers: number | undefined;
   readonly seed: number;
   /** Seconds; Infinity: none. */
   readonly timeLimit: number;
@@ -73,6 +76,7 @@ const spec = {
   'page-size': { type: 'string' },
   'dense-layers': { type: 'string', default: '2' },
   aggregation: { type: 'string', default: 'sum' },
+  'attention-layers': { type: 'string' },
   seed: { type: 'string', default: '1' },
   'time-limit': { type: 'string' },
   out: { type: 'string', default: 'eval/results' },
@@ -162,6 +166,7 @@ export function evalOptions(values: OptionValues, software: boolean): EvalOption
     pageSize,
     denseLayers: integer('dense-layers', v('dense-layers') ?? spec['dense-layers'].default, 0),
     aggregation,
+    attentionLayers: v('attention-layers') === undefined ? undefined : integer('attention-layers', v('attention-layers')!, 1),
     seed: integer('seed', v('seed') ?? spec.seed.default, 0),
     timeLimit: timeLimit === 'none' ? Infinity : integer('time-limit', timeLimit, 1),
     out: v('out') ?? spec.out.default,

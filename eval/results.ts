@@ -90,6 +90,8 @@ export interface EvalResult extends RunProvenance {
     readonly pageSize: number;
     readonly denseLayers: number;
     readonly aggregation: 'max' | 'sum';
+    /** --attention-layers; null: the engine's default (4). */
+    readonly attentionLayers: number | null;
     readonly seed: number;
     readonly timeLimitSeconds: number | null;
     readonly reserveTokens: number;

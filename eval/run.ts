@@ -99,6 +99,7 @@ export async function runEval(o: EvalOptions, gpu: Gpu, io: EvalIo): Promise<{ r
       pageSize,
       denseLayers: o.denseLayers,
       aggregation: o.aggregation,
+      attentionLayers: o.attentionLayers ?? null,
       seed: o.seed,
       timeLimitSeconds: Number.isFinite(o.timeLimit) ? o.timeLimit : null,
       reserveTokens,
@@ -125,7 +126,7 @@ export async function runEval(o: EvalOptions, gpu: Gpu, io: EvalIo): Promise<{ r
       const share = (o.timeLimit * 1000) / o.lengths.length;
       const lengthEnd = Number.isFinite(share) ? t0 + share * (i + 1) : Infinity;
       const askEnd = Number.isFinite(share) ? lengthEnd - (o.passkeys > 0 ? share * PASSKEY_SHARE : 0) : Infinity;
-      const loaded = await session.loadModel({ path: o.model, maxContext: length, pageSize });
+      const loaded = await session.loadModel({ path: o.model, maxContext: length, pageSize, ...(o.attentionLayers !== undefined ? { attentionLayers: o.attentionLayers } : {}) });
       if (loaded.maxContext < length) throw new UsageError(`--lengths ${length}: ${model.name} holds at most ${loaded.contextLength} tokens of context`);
       const engine = session.engine!;
       model.kvType = engine.info.kv.kvType;

@@ -46,6 +46,8 @@ export interface LoadModelRequest {
   readonly pageSize?: number;
   /** Default: f16 when the device has shader-f16. */
   readonly kvType?: KvType;
+  /** Last layers whose attention the answer's attention citations count; default the engine's (4). */
+  readonly attentionLayers?: number;
 }
 
 export interface BuildRequest {
@@ -178,6 +180,7 @@ export class WorkspaceSession {
       old.request.maxContext === req.maxContext &&
       old.request.pageSize === req.pageSize &&
       old.request.kvType === req.kvType &&
+      old.request.attentionLayers === req.attentionLayers &&
       old.file.size === st.size &&
       old.file.mtimeMs === st.mtimeMs
     ) {
@@ -202,6 +205,7 @@ export class WorkspaceSession {
       maxContext,
       ...(req.pageSize !== undefined ? { pageSize: req.pageSize } : {}),
       ...(req.kvType ? { kvType: req.kvType } : {}),
+      ...(req.attentionLayers !== undefined ? { attentionLayers: req.attentionLayers } : {}),
       onProgress: (lp) => p.onProgress?.({ bytesDone: lp.bytesDone, bytes: lp.bytes }),
       ...(p.signal ? { signal: p.signal } : {}),
     });

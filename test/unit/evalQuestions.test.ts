@@ -102,6 +102,9 @@ test('options: GPU and software defaults; bad values named', () => {
   const sw = evalOptions(parseCommand(['--lengths', '512,768']).values, true);
   assert.deepEqual(sw.lengths, [512, 768]);
   assert.equal(sw.timeLimit, Infinity);
+  assert.equal(gpu.attentionLayers, undefined, "no --attention-layers: the engine's default");
+  assert.equal(evalOptions(parseCommand(['--attention-layers', '8']).values, false).attentionLayers, 8);
+  assert.throws(() => evalOptions(parseCommand(['--attention-layers', '0']).values, false), /--attention-layers must be an integer >= 1, got '0'/);
   assert.deepEqual(evalOptions(parseCommand(['--workspaces', 'a,@s/b']).values, true).workspaces, { names: ['a', '@s/b'] });
   assert.throws(() => evalOptions(parseCommand(['--budgets', '128,x']).values, false), /--budgets must be an integer >= 1, got 'x'/);
   assert.throws(() => evalOptions(parseCommand(['--budgets', '8,128', '--page-size', '16']).values, false), /--budgets 8 is less than one page \(--page-size 16\)/);
