@@ -3,6 +3,8 @@
 #   carry: .device/bench (Node, dawn.node, the Vulkan loader debs: webgpu-node.md §3), dist/eval.mjs,
 #          model/.data/carry/eval-heldout.tar.xz (node dist/eval.mjs pack-heldout), and the model if not in the tree
 #   EVAL_COMMIT=<commit> bash eval/device.sh [eval options]       results go to $OUT
+# or, for several runs in one call (the device tool returns at most 8 files: the results come back as one archive):
+#   EVAL_COMMIT=<commit> bash eval/device.sh sweep HELDOUT.tar.xz 'NAME: eval options' …   $OUT/sweep.tar.xz (NAME/*.json)
 # or, for the PyTorch parity check (no held-out archive needed; the GPU machine's python3 has torch and numpy):
 #   bash eval/device.sh parity [--model FILE] [parity options]    $OUT/parity-engine.json (the engine's logits),
 #                                                                 $OUT/parity.json (PyTorch's comparison); exit 1 over tolerance
@@ -21,6 +23,17 @@ if [ "$1" = parity ]; then
   for ((i = 1; i <= $#; i++)); do [ "${!i}" = --model ] && { j=$((i + 1)); model=${!j}; }; done
   $D/node $D/eval.mjs parity --model "$model" --out "${OUT:?set OUT to the output folder}/parity-engine.json" "$@"
   exec python3 model/train/parity.py "$OUT/parity-engine.json" --model "$model" --out "$OUT/parity.json"
+fi
+if [ "$1" = sweep ]; then
+  heldout=/tmp/heldout-$(basename "$2" .tar.xz)
+  mkdir -p "$heldout" /tmp/sweep && tar -xJf "$2" -C "$heldout"
+  shift 2
+  for run in "$@"; do
+    name=${run%%:*}
+    # Word splitting of the options is intended (no option value here has spaces).
+    $D/node $D/eval.mjs --corpus "$heldout" --out "/tmp/sweep/$name" ${run#*:} || echo "eval/device.sh sweep: run '$name' failed"
+  done
+  exec tar -cJf "${OUT:?set OUT to the output folder}/sweep.tar.xz" -C /tmp/sweep .
 fi
 tar -xJf model/.data/carry/eval-heldout.tar.xz -C /tmp/heldout
 exec $D/node $D/eval.mjs --corpus /tmp/heldout --out "${OUT:?set OUT to the output folder}" "$@"
