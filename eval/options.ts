@@ -2,7 +2,10 @@
 // budget, ≈ 120 questions per length, ≤ 8 minutes on the H100 with --time-limit as the guard); on a software adapter
 // (lavapipe) a small run that still exercises every step.
 import { parseArgs } from 'node:util';
+import { resolveAttentionLayers } from '../gpu/forward/forward';
 import { resolvePageSize } from '../gpu/kv/layout';
+import type { ModelConfig } from '../gpu/model/config';
+import { resolveDenseLayers } from '../gpu/session/decodeSettings';
 import type { ParityOptions } from './parity';
 
 export const evalUsage = `usage: npm run eval -- [options]          (node dist/eval.mjs [options])
@@ -15,9 +18,9 @@ export const evalUsage = `usage: npm run eval -- [options]          (node dist/e
   --workspaces N|a,b,…    the first N held-out packages in seeded order, or these packages (GPU: 64; software: 8)
   --passkeys N            pass keys per context length (GPU: 10; software: 2)
   --page-size P           tokens per KV page (default the model's questlens.page_size, else 16)
-  --dense-layers L        leading layers dense in quest mode (default 2)
+  --dense-layers L        leading layers dense in quest mode (default the model's questlens.dense_layers, else 2)
   --aggregation max|sum   page score over a KV head's query heads (default sum)
-  --attention-layers N    last layers whose attention the citations count (default the engine's, 4)
+  --attention-layers N    last layers whose attention the citations count (default the model's questlens.attention_layers, else 4)
   --seed S                package order, question choice and pass keys (default 1)
   --time-limit S          seconds; no new workspace or pass key starts after each length's share (GPU: 420; software: none)
   --out DIR               where the results JSON goes (default eval/results)
@@ -48,9 +51,10 @@ export interface EvalOptions {
   readonly passkeys: number;
   /** --page-size; absent: the model's recommendation, else 16 (evalPageSize). */
   readonly pageSize: number | undefined;
-  readonly denseLayers: number;
+  /** --dense-layers; absent: the model's recommendation, else 2 (resolveDenseLayers, once the model is read). */
+  readonly denseLayers: number | undefined;
   readonly aggregation: 'max' | 'sum';
-  /** --attention-layers; absent: the engine's default. */
+  /** --attention-layers; absent: the model's recommendation, else 4 (resolveAttentionLayers). */
   readonly attentionLayers: number | undefined;
   readonly seed: number;
   /** Seconds; Infinity: none. */
@@ -74,7 +78,7 @@ const spec = {
   workspaces: { type: 'string' },
   passkeys: { type: 'string' },
   'page-size': { type: 'string' },
-  'dense-layers': { type: 'string', default: '2' },
+  'dense-layers': { type: 'string' },
   aggregation: { type: 'string', default: 'sum' },
   'attention-layers': { type: 'string' },
   seed: { type: 'string', default: '1' },
@@ -142,6 +146,21 @@ export function evalPageSize(o: Pick<EvalOptions, 'pageSize' | 'budgets'>, recom
   return pageSize;
 }
 
+/**
+ * The dense layers (quest mode) and attention layers (citations) the run uses, as the results record them: the flag,
+ * else the model's recommendation (`questlens.dense_layers`, `questlens.attention_layers`), else 2 and 4 (the
+ * engine's rules, resolveDenseLayers and resolveAttentionLayers), clamped to the model's layers as the engine does.
+ */
+export function evalLayers(
+  o: Pick<EvalOptions, 'denseLayers' | 'attentionLayers'>,
+  cfg: Pick<ModelConfig, 'layers' | 'recommendedDenseLayers' | 'recommendedAttentionLayers'>,
+): { denseLayers: number; attentionLayers: number } {
+  return {
+    denseLayers: Math.min(resolveDenseLayers(o.denseLayers, cfg.recommendedDenseLayers), cfg.layers),
+    attentionLayers: resolveAttentionLayers(o.attentionLayers, cfg.recommendedAttentionLayers, cfg.layers),
+  };
+}
+
 /** The run's options: what was given, else the defaults for a GPU or a software adapter. */
 export function evalOptions(values: OptionValues, software: boolean): EvalOptions {
   const d = software ? softwareDefaults : gpuDefaults;
@@ -164,7 +183,7 @@ export function evalOptions(values: OptionValues, software: boolean): EvalOption
     workspaces: workspacePick(v('workspaces') ?? d.workspaces),
     passkeys: integer('passkeys', v('passkeys') ?? d.passkeys, 0),
     pageSize,
-    denseLayers: integer('dense-layers', v('dense-layers') ?? spec['dense-layers'].default, 0),
+    denseLayers: v('dense-layers') === undefined ? undefined : integer('dense-layers', v('dense-layers')!, 0),
     aggregation,
     attentionLayers: v('attention-layers') === undefined ? undefined : integer('attention-layers', v('attention-layers')!, 1),
     seed: integer('seed', v('seed') ?? spec.seed.default, 0),

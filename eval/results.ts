@@ -90,7 +90,10 @@ export interface EvalResult extends RunProvenance {
     readonly pageSize: number;
     readonly denseLayers: number;
     readonly aggregation: 'max' | 'sum';
-    /** --attention-layers; null: the engine's default (4). */
+    /**
+     * The layers whose attention the citations counted: --attention-layers, else the model's recommendation, else 4
+     * (denseLayers likewise: --dense-layers, else the model's, else 2). null: an older run that used the engine's default 4.
+     */
     readonly attentionLayers: number | null;
     readonly seed: number;
     readonly timeLimitSeconds: number | null;

@@ -18,7 +18,7 @@ import { MAX_FILE_BYTES } from '../model/corpus/corpusFiles';
 import { corpusSkipDirs } from '../model/corpus/packagePacker';
 import { type AnswerStyle, answerStyles, promptFormatId } from '../model/corpus/promptFormat';
 import { choosePackages, readHeldOut, workspaceGroups } from './heldout';
-import { type EvalOptions, UsageError, evalPageSize } from './options';
+import { type EvalOptions, UsageError, evalLayers, evalPageSize } from './options';
 import { type PasskeyConfig, passkeyRow, seededRandom } from './passkey';
 import { chooseQuestions, maxAnswerTokens } from './questions';
 import type { EvalAnswer, EvalRecord, EvalResult, EvalWorkspace, PasskeyResult } from './results';
@@ -59,8 +59,11 @@ export async function runEval(o: EvalOptions, gpu: Gpu, io: EvalIo): Promise<{ r
   const packages = choosePackages(heldOut, o.workspaces, o.seed);
   const session = new WorkspaceSession(async () => gpu, { kvCacheDir: null, log: (level, m) => io.log(`${level}: ${m}`) });
 
-  const pageSize = evalPageSize(o, readModelConfig(gguf).recommendedPageSize);
-  const dense: DecodeSettings = { mode: 'dense', tokenBudget: pageSize, denseLayers: o.denseLayers, aggregation: o.aggregation, temperature: 0, maxAnswerTokens: 1, seed: 0 };
+  const cfg = readModelConfig(gguf);
+  const pageSize = evalPageSize(o, cfg.recommendedPageSize);
+  // Resolved once here, so that the results record the values used (the model's recommendations when no flag).
+  const { denseLayers, attentionLayers } = evalLayers(o, cfg);
+  const dense: DecodeSettings = { mode: 'dense', tokenBudget: pageSize, denseLayers, aggregation: o.aggregation, temperature: 0, maxAnswerTokens: 1, seed: 0 };
   const configs: { name: string; decode: DecodeSettings }[] = [
     { name: 'dense', decode: dense },
     ...o.budgets.map((b) => ({ name: `quest ${b}`, decode: { ...dense, mode: 'quest' as const, tokenBudget: b } })),
@@ -97,9 +100,9 @@ export async function runEval(o: EvalOptions, gpu: Gpu, io: EvalIo): Promise<{ r
       perWorkspace: o.perWorkspace,
       passkeys: o.passkeys,
       pageSize,
-      denseLayers: o.denseLayers,
+      denseLayers,
       aggregation: o.aggregation,
-      attentionLayers: o.attentionLayers ?? null,
+      attentionLayers,
       seed: o.seed,
       timeLimitSeconds: Number.isFinite(o.timeLimit) ? o.timeLimit : null,
       reserveTokens,
@@ -126,7 +129,7 @@ export async function runEval(o: EvalOptions, gpu: Gpu, io: EvalIo): Promise<{ r
       const share = (o.timeLimit * 1000) / o.lengths.length;
       const lengthEnd = Number.isFinite(share) ? t0 + share * (i + 1) : Infinity;
       const askEnd = Number.isFinite(share) ? lengthEnd - (o.passkeys > 0 ? share * PASSKEY_SHARE : 0) : Infinity;
-      const loaded = await session.loadModel({ path: o.model, maxContext: length, pageSize, ...(o.attentionLayers !== undefined ? { attentionLayers: o.attentionLayers } : {}) });
+      const loaded = await session.loadModel({ path: o.model, maxContext: length, pageSize, attentionLayers });
       if (loaded.maxContext < length) throw new UsageError(`--lengths ${length}: ${model.name} holds at most ${loaded.contextLength} tokens of context`);
       const engine = session.engine!;
       model.kvType = engine.info.kv.kvType;

@@ -12,8 +12,8 @@ import type { EngineClient } from './engineClient';
 import { CancelledError, ModelFileError, NoModelError, NoWorkspaceError } from './errors';
 import { checkModelFile } from './models/modelFile';
 import { BUILTIN_MODEL_LABEL, builtinModelAbout } from './models/builtinModel';
-import { modelToLoad, pageSizeSetting, readerSettings, readSettings } from './settings';
-import type { QuestLensSettings } from './settingsMap';
+import { denseLayersSetting, modelToLoad, pageSizeSetting, readerSettings, readSettings } from './settings';
+import { type QuestLensSettings, denseLayersInUse } from './settingsMap';
 import { workspaceFolderSpecs } from './workspaceFolders';
 
 export interface EngineState {
@@ -140,7 +140,9 @@ export class EngineSession extends Disposable {
         if (choice.builtin) this.log.info(`no model selected: using the built-in model. ${builtinModelAbout}`);
         this.log.info(
           `model ${model.path}: ${model.architecture}, ${model.layers} layers, ${model.kvHeads} KV heads, context ${model.contextLength} ` +
-            `(allocated ${model.maxContext}), page size ${model.pageSize}${model.recommendedPageSize !== undefined ? ` (the model recommends ${model.recommendedPageSize})` : ''}, ${model.memory.total} bytes on ${model.adapter.description}, loaded in ${Date.now() - t0} ms`,
+            `(allocated ${model.maxContext}), page size ${model.pageSize}${model.recommendedPageSize !== undefined ? ` (the model recommends ${model.recommendedPageSize})` : ''}` +
+            `${model.recommendedDenseLayers !== undefined ? `, Quest dense layers: the model recommends ${model.recommendedDenseLayers}` : ''}, ` +
+            `${model.memory.total} bytes on ${model.adapter.description}, loaded in ${Date.now() - t0} ms`,
         );
       }
       this.update({
@@ -184,8 +186,8 @@ export class EngineSession extends Disposable {
         model,
         manifest,
         skipped: built.skipped,
-        // The decode budget is rounded to the pages of the cache as loaded.
-        settings: { ...settings, pageSize: model.pageSize },
+        // The decode budget is rounded to the pages of the cache as loaded; unset dense layers follow the loaded model.
+        settings: { ...settings, pageSize: model.pageSize, denseLayers: denseLayersInUse(denseLayersSetting(), model.recommendedDenseLayers) },
         prefill: { tokens: prefill.tokens, reused: prefill.reused, ms: prefill.ms, ...(prefill.source ? { source: prefill.source } : {}) },
       };
     } finally {

@@ -4,8 +4,10 @@ import * as vscode from 'vscode';
 import type { ModelSummary, ReaderSettings } from '../gpu/protocol';
 import { builtinModelPath } from './models/builtinModel';
 import {
+  denseLayersInUse,
   effectiveModelPath,
   expandHome,
+  explicitDenseLayers,
   explicitPageSize,
   type ModelPathChoice,
   type ModelToLoad,
@@ -35,19 +37,30 @@ const keys: readonly (keyof QuestLensSettings)[] = [
 ];
 
 /**
- * Every setting, checked; `modelPath` is the one the extension may use (see modelPath()); `pageSize` the one a load
- * uses: the user's explicit one, else the recommendation of `model` (the loaded model, when there is one), else 16.
+ * Every setting, checked; `modelPath` is the one the extension may use (see modelPath()); `pageSize` and
+ * `denseLayers` the ones the engine uses: the user's explicit value, else the recommendation of `model` (the loaded
+ * model, when there is one), else 16 and 2.
  */
 export function readSettings(model?: ModelSummary): QuestLensSettings {
   const config = vscode.workspace.getConfiguration(SECTION);
   const raw: Record<string, unknown> = {};
   for (const key of keys) raw[key] = config.get(key);
-  return { ...normalizeSettings(raw), modelPath: modelPath().path, pageSize: pageSizeInUse(pageSizeSetting(), model?.recommendedPageSize) };
+  return {
+    ...normalizeSettings(raw),
+    modelPath: modelPath().path,
+    pageSize: pageSizeInUse(pageSizeSetting(), model?.recommendedPageSize),
+    denseLayers: denseLayersInUse(denseLayersSetting(), model?.recommendedDenseLayers),
+  };
 }
 
 /** questLens.pageSize if the user or the workspace set it; undefined: the model's recommendation applies. */
 export function pageSizeSetting(): number | undefined {
   return explicitPageSize(vscode.workspace.getConfiguration(SECTION).inspect('pageSize'));
+}
+
+/** questLens.denseLayers if the user or the workspace set it; undefined: the model's recommendation applies. */
+export function denseLayersSetting(): number | undefined {
+  return explicitDenseLayers(vscode.workspace.getConfiguration(SECTION).inspect('denseLayers'));
 }
 
 /** questLens.modelPath as the extension may use it: restricted mode ignores workspace values (settingsMap.ts). */

@@ -64,6 +64,24 @@ export function pageSizeInUse(explicit: number | undefined, recommended: number 
   return explicit ?? recommended ?? settingDefaults.pageSize;
 }
 
+/**
+ * questLens.denseLayers when the user or the workspace set it (the most specific scope that holds a whole number >= 0),
+ * else undefined: then the model's recommendation applies.
+ */
+export function explicitDenseLayers(inspected: SettingInspection | undefined): number | undefined {
+  const valid = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
+  return [inspected?.workspaceFolderValue, inspected?.workspaceValue, inspected?.globalValue].find(valid) as number | undefined;
+}
+
+/**
+ * The dense layers an answer uses (the engine's rule, gpu/session/decodeSettings.ts resolveDenseLayers): the user's
+ * explicit value wins, then the model's recommendation (`questlens.dense_layers`, ModelSummary.recommendedDenseLayers),
+ * then the default 2.
+ */
+export function denseLayersInUse(explicit: number | undefined, recommended: number | undefined): number {
+  return explicit ?? recommended ?? settingDefaults.denseLayers;
+}
+
 /** Reads a raw settings object (what `getConfiguration('questLens').get(key)` gives) into checked values. */
 export function normalizeSettings(raw: Readonly<Record<string, unknown>>): QuestLensSettings {
   const d = settingDefaults;

@@ -21,7 +21,9 @@ export const askUsage = `usage: quest-lens ask [--model FILE] [--workspace DIR .
                       [--page-size P] [--dense-layers L] [--aggregation max|sum] [--max-tokens N]
                       [--temperature T --seed S] [--context N] [--heatmap FILE.html [--trace-scores]]
                       [--json] [--cache-dir DIR | --no-cache] "question"
-       (no --model: the built-in model, which answers where-is, definition and signature questions by quoting code)`;
+       (no --model: the built-in model, which answers where-is, definition and signature questions by quoting code)
+       defaults: --mode quest, --budget 1024, --aggregation sum; --page-size and --dense-layers: the model's
+       recommendation (questlens.page_size, questlens.dense_layers), else 16 and 2`;
 
 const defaultReader: ReaderSettings = {
   include: [],
@@ -93,8 +95,9 @@ export async function ask(argv: string[]): Promise<number> {
       mode: { type: 'string', default: 'quest' },
       budget: { type: 'string', default: '1024' },
       'page-size': { type: 'string' },
-      'dense-layers': { type: 'string', default: '2' },
-      aggregation: { type: 'string', default: 'max' },
+      // Absent: the model's recommendation (questlens.dense_layers), else 2; decodePlan resolves it.
+      'dense-layers': { type: 'string' },
+      aggregation: { type: 'string', default: 'sum' },
       'max-tokens': { type: 'string', default: '128' },
       temperature: { type: 'string', default: '0' },
       seed: { type: 'string', default: '0' },
@@ -128,7 +131,7 @@ export async function ask(argv: string[]): Promise<number> {
   const decode: DecodeSettings = {
     mode: a.mode,
     tokenBudget: int('budget', a.budget),
-    denseLayers: int('dense-layers', a['dense-layers']),
+    ...(a['dense-layers'] !== undefined ? { denseLayers: int('dense-layers', a['dense-layers']) } : {}),
     aggregation: a.aggregation,
     temperature,
     maxAnswerTokens: int('max-tokens', a['max-tokens']),
@@ -271,7 +274,10 @@ export async function ask(argv: string[]): Promise<number> {
     }
     status(
       `decode: ${r.trace.steps.length} tokens in ${r.decodeMs.toFixed(0)} ms (${r.decodeTokensPerSecond.toFixed(1)} tok/s), mode ${decode.mode}` +
-        (decode.mode === 'quest' ? `, pageBudget ${r.trace.pageBudget} of ${Math.ceil(r.trace.contextTokens / r.trace.pageSize)} pages` : ''),
+        (decode.mode === 'quest'
+          ? `, pageBudget ${r.trace.pageBudget} of ${Math.ceil(r.trace.contextTokens / r.trace.pageSize)} pages, ${r.trace.denseLayers} dense layers` +
+            (decode.denseLayers === undefined && loaded.recommendedDenseLayers !== undefined ? " (the model's recommendation)" : '')
+          : ''),
     );
     return signal.aborted ? 130 : 0;
   } finally {

@@ -4,7 +4,7 @@
 import { basename } from 'node:path';
 import type { Gpu } from './device';
 import { EngineError, ShapeError, TokenizerError } from './errors';
-import { Forward, type QuestSettings, buildForward } from './forward/forward';
+import { Forward, type QuestSettings, buildForward, resolveAttentionLayers } from './forward/forward';
 import { type RunState, createRunState } from './forward/runState';
 import { type GgufFile, readGguf } from './gguf/reader';
 import { Kernels, encodeDispatches } from './kernels/registry';
@@ -32,7 +32,10 @@ export interface EngineOptions {
   readonly kvType?: KvType;
   /** Largest prefill run in tokens; default 512 (256 on software adapters). */
   readonly prefillRun?: number;
-  /** Last layers whose attention attentionMass() counts (all query heads); default 4, all when the model has fewer. */
+  /**
+   * Last layers whose attention attentionMass() counts (all query heads); default the model's
+   * `questlens.attention_layers`, else 4 (resolveAttentionLayers); all when the model has fewer.
+   */
   readonly attentionLayers?: number;
   readonly onProgress?: (p: LoadProgress) => void;
   readonly signal?: AbortSignal;
@@ -204,7 +207,8 @@ export class Engine {
           `largest buffer (${gib(gpu.summary.limits.maxBufferSize)}). Use a shorter context or a smaller quantization.`,
       );
     }
-    const forward = await buildForward(gpu, kernels, cfg, weights, state, cache, options.attentionLayers);
+    const attentionLayers = resolveAttentionLayers(options.attentionLayers, cfg.recommendedAttentionLayers, cfg.layers);
+    const forward = await buildForward(gpu, kernels, cfg, weights, state, cache, attentionLayers);
     const tokenReadback = new ResultReadback(gpu, forward.token, 4, 'readback.token');
     const traceReadback = await TraceReadback.create(gpu, kernels, forward, layout);
     const lookahead = Lookahead.create(gpu, state, forward, cfg.vocab);

@@ -7,6 +7,7 @@ import { openGpu } from './device';
 import { Engine } from './engine';
 import { modelOrBuiltin, pageSizeFlag } from './modelChoice';
 import type { QuestSettings } from './forward/forward';
+import { resolveDenseLayers } from './session/decodeSettings';
 import { TextStreamDecoder } from './tokenizer/streamDecoder';
 import type { SelectionTrace, TraceStep } from './trace';
 
@@ -30,7 +31,8 @@ export async function generate(argv: string[]): Promise<number> {
       mode: { type: 'string', default: 'dense' },
       budget: { type: 'string', default: '1024' },
       'page-size': { type: 'string' },
-      'dense-layers': { type: 'string', default: '2' },
+      // Absent: the model's recommendation (questlens.dense_layers), else 2.
+      'dense-layers': { type: 'string' },
       aggregation: { type: 'string', default: 'sum' },
       context: { type: 'string' },
       trace: { type: 'string' },
@@ -77,7 +79,10 @@ export async function generate(argv: string[]): Promise<number> {
       mode: a.mode,
       // The budget counts tokens; pages are whole, the last (partial) page included. Clamped to the cache's pages.
       pageBudget: Math.min(Math.floor(budget / pageSize), engine.info.kv.maxPages),
-      denseLayers: Math.min(int('dense-layers', a['dense-layers']), engine.info.config.layers),
+      denseLayers: Math.min(
+        resolveDenseLayers(a['dense-layers'] === undefined ? undefined : int('dense-layers', a['dense-layers']), engine.info.config.recommendedDenseLayers),
+        engine.info.config.layers,
+      ),
       aggregation: a.aggregation,
     };
 

@@ -37,7 +37,8 @@ export interface DecodeSettings {
   readonly mode: 'dense' | 'quest';
   /** Tokens each sparse layer reads per step, the last page included; a multiple of the page size. */
   readonly tokenBudget: number;
-  readonly denseLayers: number;
+  /** Leading layers that always attend densely (quest mode); absent: the model's `questlens.dense_layers`, else 2. */
+  readonly denseLayers?: number;
   readonly aggregation: 'max' | 'sum';
   /** <= 0: greedy. */
   readonly temperature: number;
@@ -63,6 +64,10 @@ export interface ModelSummary {
   readonly pageSize: number;
   /** The Quest page size the model recommends (`questlens.page_size`), when it names one. */
   readonly recommendedPageSize?: number;
+  /** The dense layers the model recommends for Quest (`questlens.dense_layers`), when it names them. */
+  readonly recommendedDenseLayers?: number;
+  /** The layers the model recommends for attention citations (`questlens.attention_layers`), when it names them. */
+  readonly recommendedAttentionLayers?: number;
   readonly memory: MemoryPlan;
   readonly adapter: AdapterSummary;
   readonly loadMs: number;

@@ -9,6 +9,7 @@
 // Both are no-ops for a step already in the heatmap's shape.
 import type { DecodeSettings, ModelSummary } from '../../gpu/protocol';
 import type { SelectionTrace, TraceStep } from '../../gpu/trace';
+import { denseLayersInUse } from '../settingsMap';
 
 type Header = Omit<SelectionTrace, 'steps'>;
 
@@ -21,7 +22,8 @@ export function traceHeader(model: ModelSummary, decode: DecodeSettings, context
     pageBudget: Math.max(1, Math.floor(decode.tokenBudget / model.pageSize)),
     layers: model.layers,
     kvHeads: model.kvHeads,
-    denseLayers: decode.mode === 'dense' ? model.layers : Math.min(decode.denseLayers, model.layers),
+    // Absent from the request: the model's recommendation, else 2, as the engine resolves it.
+    denseLayers: decode.mode === 'dense' ? model.layers : Math.min(denseLayersInUse(decode.denseLayers, model.recommendedDenseLayers), model.layers),
     contextTokens,
     promptTokens: [],
     steps: [],

@@ -97,7 +97,7 @@ function tooltip(state: EngineState, estimate: TokenEstimate | undefined, config
         `(gpt-tokenizer estimate from ${estimate.sampled} files; the model's tokenizer counts exactly when it loads)\n\n`,
     );
   }
-  md.appendMarkdown(`Decoding: ${s.mode}${s.mode === 'quest' ? `, token budget ${s.tokenBudget}` : ''}, page size ${s.pageSize}\n\n`);
+  md.appendMarkdown(`Decoding: ${s.mode}${s.mode === 'quest' ? `, token budget ${s.tokenBudget}, ${s.denseLayers} dense layers` : ''}, page size ${s.pageSize}\n\n`);
   md.appendMarkdown('Click to open the chat.');
   return md;
 }

@@ -168,6 +168,17 @@ export class Forward {
   }
 }
 
+/** Last layers whose attention attentionMass() counts when neither the load nor the model (`questlens.attention_layers`) picks them. */
+export const defaultAttentionLayers = 4;
+
+/**
+ * The attention layers a load uses: the caller's wins, then the model's recommendation, then defaultAttentionLayers;
+ * clamped to 0..the model's layers (all of a model shallower than that).
+ */
+export function resolveAttentionLayers(explicit: number | undefined, recommended: number | undefined, layers: number): number {
+  return Math.min(Math.max(0, explicit ?? recommended ?? defaultAttentionLayers), layers);
+}
+
 /**
  * Builds every dispatch of prefill runs (up to state.maxTokens tokens) and of a decodeStep; the last
  * `attentionLayers` layers (all if fewer) can also count the attention each page received.
@@ -179,7 +190,7 @@ export async function buildForward(
   w: ModelWeights,
   state: RunState,
   cache: KvCache,
-  attentionLayers = 4,
+  attentionLayers = defaultAttentionLayers,
 ): Promise<Forward> {
   const owned: GPUBuffer[] = [];
   const own = <T extends GPUBuffer>(b: T) => (owned.push(b), b);

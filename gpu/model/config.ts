@@ -60,10 +60,24 @@ export interface ModelConfig {
    * tight page bounds). Used when the caller picks none; absent in most files.
    */
   readonly recommendedPageSize?: number;
+  /**
+   * `questlens.dense_layers`: the leading layers Quest should keep dense for this model (0..layers; the built-in
+   * model: 4). Used when the request names none; absent in most files.
+   */
+  readonly recommendedDenseLayers?: number;
+  /**
+   * `questlens.attention_layers`: the last layers whose attention the citations should count (1..layers; the
+   * built-in model: 2). Used when the load names none; absent in most files.
+   */
+  readonly recommendedAttentionLayers?: number;
 }
 
 /** The GGUF key of a model's recommended Quest page size (written by model/export/ggufExport.ts). */
 export const PAGE_SIZE_KEY = 'questlens.page_size';
+/** The GGUF key of a model's recommended count of dense leading layers in Quest mode. */
+export const DENSE_LAYERS_KEY = 'questlens.dense_layers';
+/** The GGUF key of a model's recommended count of last layers whose attention citations count. */
+export const ATTENTION_LAYERS_KEY = 'questlens.attention_layers';
 
 /** Reads and checks the config. Throws ModelConfigError, ModelShapeError, or GgufError for a missing/mistyped key. */
 export function readModelConfig(file: GgufFile): ModelConfig {
@@ -111,6 +125,16 @@ export function readModelConfig(file: GgufFile): ModelConfig {
   if (recommended !== undefined && !(typeof recommended === 'number' && isPageSize(recommended))) {
     configError(`${PAGE_SIZE_KEY} (the model's recommended Quest page size) must be a power of two from 1 to ${maxPageSize}, got ${describeMeta(file, PAGE_SIZE_KEY)}`);
   }
+  // A layer count outside the model's own layers is a mistake in the file, not a setting to clamp.
+  const layerCount = (k: string, what: string, min: number): number | undefined => {
+    const v = file.metadata.get(k);
+    if (v !== undefined && !(typeof v === 'number' && Number.isInteger(v) && v >= min && v <= layers)) {
+      configError(`${k} (${what}) must be an integer from ${min} to ${layers} (the model's layers), got ${describeMeta(file, k)}`);
+    }
+    return v as number | undefined;
+  };
+  const denseLayers = layerCount(DENSE_LAYERS_KEY, "the model's recommended dense layers in Quest mode", 0);
+  const attentionLayers = layerCount(ATTENTION_LAYERS_KEY, "the model's recommended layers for attention citations", 1);
   const fileName = (file.path.split(/[\\/]/).pop() ?? file.path).replace(/\.gguf$/i, '');
   const name = metaStringOr(file, 'general.name', fileName);
 
@@ -135,6 +159,8 @@ export function readModelConfig(file: GgufFile): ModelConfig {
     tiedEmbeddings: file.tensor('output.weight') === undefined,
     ...(file.tensor('rope_freqs.weight') ? { ropeFreqsTensor: 'rope_freqs.weight' } : {}),
     ...(recommended !== undefined ? { recommendedPageSize: recommended as number } : {}),
+    ...(denseLayers !== undefined ? { recommendedDenseLayers: denseLayers } : {}),
+    ...(attentionLayers !== undefined ? { recommendedAttentionLayers: attentionLayers } : {}),
   };
   checkTensorShapes(file, config);
   return config;

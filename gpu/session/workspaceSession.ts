@@ -46,7 +46,7 @@ export interface LoadModelRequest {
   readonly pageSize?: number;
   /** Default: f16 when the device has shader-f16. */
   readonly kvType?: KvType;
-  /** Last layers whose attention the answer's attention citations count; default the engine's (4). */
+  /** Last layers whose attention the answer's attention citations count; absent: the model's `questlens.attention_layers`, else 4. */
   readonly attentionLayers?: number;
 }
 
@@ -219,6 +219,8 @@ export class WorkspaceSession {
       maxContext: engine.capacity,
       pageSize: engine.info.kv.pageSize,
       ...(cfg.recommendedPageSize !== undefined ? { recommendedPageSize: cfg.recommendedPageSize } : {}),
+      ...(cfg.recommendedDenseLayers !== undefined ? { recommendedDenseLayers: cfg.recommendedDenseLayers } : {}),
+      ...(cfg.recommendedAttentionLayers !== undefined ? { recommendedAttentionLayers: cfg.recommendedAttentionLayers } : {}),
       memory: engine.info.memory,
       adapter: gpu.summary,
       loadMs: engine.info.loadMs,
@@ -361,8 +363,8 @@ export class WorkspaceSession {
         `answer/generate needs the built context in the KV cache: ${this.cached.length} of its ${ctxLen} tokens are; send context/prefill first`,
       );
     }
-    const { layers } = engine.info.config;
-    const plan = decodePlan(req.decode, { pageSize: engine.info.kv.pageSize, maxPages: engine.info.kv.maxPages, layers });
+    const { layers, recommendedDenseLayers } = engine.info.config;
+    const plan = decodePlan(req.decode, { pageSize: engine.info.kv.pageSize, maxPages: engine.info.kv.maxPages, layers, recommendedDenseLayers });
     const question = m.layout.question(req.question, req.selection);
     const room = engine.capacity - ctxLen - question.length;
     if (room < 1) {

@@ -8,7 +8,7 @@
 //   f32              every matrix F32                                                 (tests, parity)
 // d 384 rules out K-quants for rows of 384 (they need multiples of 256), which is why the FFN input side is Q4_0.
 import { type GgufEntry, type GgufTensorInput, kv, writeGguf } from '../../gpu/gguf/writer';
-import { PAGE_SIZE_KEY } from '../../gpu/model/config';
+import { ATTENTION_LAYERS_KEY, DENSE_LAYERS_KEY, PAGE_SIZE_KEY } from '../../gpu/model/config';
 import { GgmlType, ggmlTypeInfo } from '../../gpu/model/ggmlTypes';
 import { dequantizeRows, quantizeRows } from '../../gpu/quant/codec';
 import { p50kTokenizerMetadata } from '../../gpu/tokenizer/p50k';
@@ -34,6 +34,12 @@ export const MAX_MODEL_BYTES = 32 * 1024 * 1024;
  * was 41.3% with pages of 16 and 67.5% with pages of 8 (dense 77.5%).
  */
 export const RECOMMENDED_PAGE_SIZE = 8;
+
+/** Quest's dense leading layers (`questlens.dense_layers`): measured on the H100, 8K, chosen on a dev set: see model/README.md §7. */
+export const RECOMMENDED_DENSE_LAYERS = 4;
+
+/** Layers whose attention the citations count (`questlens.attention_layers`): measured on the H100, 8K, chosen on a dev set: see model/README.md §7. */
+export const RECOMMENDED_ATTENTION_LAYERS = 2;
 
 export function tensorClass(name: string): TensorClass | 'norm' {
   if (name === 'token_embd.weight') return 'embedding';
@@ -105,6 +111,9 @@ export function modelMetadata(ckpt: Checkpoint, name: string): [string, GgufEntr
     ['questlens.prompt_format', kv.string(promptFormatId)],
     ['questlens.answer_style', kv.string(answerStyle)],
     [PAGE_SIZE_KEY, kv.u32(RECOMMENDED_PAGE_SIZE)],
+    // Measured on the 8-layer shape; a shallower (test) checkpoint gets its own layer count, which the engine accepts.
+    [DENSE_LAYERS_KEY, kv.u32(Math.min(RECOMMENDED_DENSE_LAYERS, c.layers))],
+    [ATTENTION_LAYERS_KEY, kv.u32(Math.min(RECOMMENDED_ATTENTION_LAYERS, c.layers))],
     ['questlens.training', kv.string(JSON.stringify(t))],
     ...tokenizerGgufEntries(p50kTokenizerMetadata()),
   ];

@@ -113,7 +113,7 @@ test('the evaluation runs end to end through the engine and writes results the m
   assert.doesNotMatch(text, /not measured/);
 });
 
-test('without --page-size the evaluation uses the page size the model recommends (questlens.page_size, 8 from the exporter)', async () => {
+test('without --page-size and --dense-layers the evaluation uses what the model recommends (questlens.*, from the exporter) and records it', async () => {
   const { result } = await runEval(
     {
       model,
@@ -125,7 +125,7 @@ test('without --page-size the evaluation uses the page size the model recommends
       workspaces: { count: 1 },
       passkeys: 0,
       pageSize: undefined,
-      denseLayers: 1,
+      denseLayers: undefined,
       aggregation: 'sum',
     attentionLayers: undefined,
       seed: 1,
@@ -136,5 +136,7 @@ test('without --page-size the evaluation uses the page size the model recommends
     { log: () => {}, command: 'test' },
   );
   assert.equal(result.settings.pageSize, 8);
+  // The exporter's 4 dense layers and 2 attention layers, clamped to this 2-layer model: the values used, not null.
+  assert.deepEqual([result.settings.denseLayers, result.settings.attentionLayers], [2, 2]);
   assert.equal(result.records.length, 1);
 });

@@ -1,6 +1,8 @@
 // A GGUF may recommend a Quest page size (`questlens.page_size`; the built-in model's is 8). A load that names no
 // page size uses it, an explicit one wins, a file without the key gets 16; a value the engine cannot use (not a power
 // of two, 0, over the maximum, not a number) is refused at load, naming the file and the key, before the GPU is touched.
+// Likewise `questlens.dense_layers` and `questlens.attention_layers` (the built-in model's: 4 and 2): reported in the
+// ModelSummary, refused at load when outside the model's layers.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -15,16 +17,16 @@ import { stories } from './askFixture';
 
 const tmp = testTempDir('quest-lens-page-size-');
 let gpu: Gpu;
-let model: (file: string, pageSize?: GgufEntry) => Promise<string>;
+let model: (file: string, pageSize?: GgufEntry, more?: [string, GgufEntry][]) => Promise<string>;
 
 before(async () => {
   gpu = await openGpu();
   const tokenizer = tokenizerMetadata(await readGguf(stories));
-  model = async (file, pageSize) => {
+  model = async (file, pageSize, more = []) => {
     const spec: ModelSpec = {
       architecture: 'llama', layers: 1, dim: 32, ffn: 64, heads: 2, kvHeads: 1, headDim: 16, vocab: 512, contextLength: 256,
       normEps: 1e-5, ropeTheta: 1e4, tiedEmbeddings: true,
-      extraMetadata: [...tokenizer, ...(pageSize ? [['questlens.page_size', pageSize] as [string, GgufEntry]] : [])],
+      extraMetadata: [...tokenizer, ...(pageSize ? [['questlens.page_size', pageSize] as [string, GgufEntry]] : []), ...more],
     };
     const path = join(tmp, file);
     await writeModelGguf(path, spec, 'zeros');
@@ -86,5 +88,27 @@ test('a recommended page size the engine cannot use is refused at load, naming t
     } finally {
       session.dispose();
     }
+  }
+});
+
+test('dense and attention layer recommendations reach the ModelSummary; one outside the model\'s layers is refused at load', async () => {
+  const recommends = await model('recommends-layers.gguf', undefined, [['questlens.dense_layers', kv.u32(1)], ['questlens.attention_layers', kv.u32(1)]]);
+  const plain = await model('plain-layers.gguf');
+  const bad = await model('dense-2.gguf', undefined, [['questlens.dense_layers', kv.u32(2)]]);
+  const session = new WorkspaceSession(async () => gpu, { kvCacheDir: null });
+  try {
+    const m = await session.loadModel({ path: recommends, maxContext: 200 });
+    assert.deepEqual([m.recommendedDenseLayers, m.recommendedAttentionLayers], [1, 1]);
+    assert.deepEqual([session.engine?.info.config.recommendedDenseLayers, session.engine?.info.config.recommendedAttentionLayers], [1, 1]);
+    const p = await session.loadModel({ path: plain, maxContext: 200 });
+    assert.deepEqual([p.recommendedDenseLayers, p.recommendedAttentionLayers], [undefined, undefined]);
+    await assert.rejects(
+      session.loadModel({ path: bad, maxContext: 200 }),
+      (e: Error) =>
+        e instanceof ModelConfigError &&
+        e.message === `${bad}: questlens.dense_layers (the model's recommended dense layers in Quest mode) must be an integer from 0 to 1 (the model's layers), got u32 2`,
+    );
+  } finally {
+    session.dispose();
   }
 });

@@ -8,9 +8,11 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { builtinModelExamples, builtinModelPath, isBuiltinModelQuestion } from '../../extension/models/builtinModel';
 import { readGguf } from '../../gpu/gguf/reader';
+import { resolveAttentionLayers } from '../../gpu/forward/forward';
 import { resolvePageSize } from '../../gpu/kv/layout';
 import { readModelConfig } from '../../gpu/model/config';
 import { modelOrBuiltin, pageSizeFlag } from '../../gpu/modelChoice';
+import { resolveDenseLayers } from '../../gpu/session/decodeSettings';
 import { passkeyQuestion, questionFor, questionTemplates } from '../../model/corpus/promptFormat';
 import { repoRoot } from '../util/paths';
 
@@ -68,6 +70,16 @@ test('--page-size: absent, the model recommendation (the built-in model names 8)
   assert.equal(resolvePageSize(pageSizeFlag('16'), recommended), 16);
   assert.equal(resolvePageSize(pageSizeFlag('64'), recommended), 64);
   assert.equal(resolvePageSize(pageSizeFlag(undefined), undefined), 16);
+});
+
+test('the built-in model recommends 4 dense layers and attention from its last 2 layers; a flag given wins', async () => {
+  const cfg = readModelConfig(await readGguf(builtinModelPath(join(repoRoot, 'dist'))));
+  assert.deepEqual([cfg.layers, cfg.recommendedDenseLayers, cfg.recommendedAttentionLayers], [8, 4, 2]);
+  // What `quest-lens ask` (decodePlan) and the engine's load use without --dense-layers / attentionLayers.
+  assert.equal(resolveDenseLayers(undefined, cfg.recommendedDenseLayers), 4);
+  assert.equal(resolveDenseLayers(2, cfg.recommendedDenseLayers), 2);
+  assert.equal(resolveAttentionLayers(undefined, cfg.recommendedAttentionLayers, cfg.layers), 2);
+  assert.equal(resolveAttentionLayers(4, cfg.recommendedAttentionLayers, cfg.layers), 4);
 });
 
 test('the examples shown are phrasings the model was trained on', () => {

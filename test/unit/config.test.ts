@@ -162,3 +162,32 @@ test('rope details: defaults, linear scaling, partial rotation, key_length, rope
   const freqs = await configOf('rope-freqs-length', { ...small, architecture: 'llama', qkvBias: false, ropeFreqs: new Float32Array(5).fill(1) });
   assert.throws(freqs.config, rejects(ModelShapeError, freqs.path, /tensor 'rope_freqs.weight' has dims \[5\], expected \[8\]/));
 });
+
+test('recommendations: questlens.page_size, dense_layers and attention_layers are read; a bad value names the key and the file', async () => {
+  const add = (...more: (readonly [string, GgufEntry])[]) => (m: (readonly [string, GgufEntry])[]) => [...m, ...more];
+  const plain = (await configOf('no-recommendations', small)).config();
+  assert.deepEqual([plain.recommendedPageSize, plain.recommendedDenseLayers, plain.recommendedAttentionLayers], [undefined, undefined, undefined]);
+  // small has 2 layers: 0..2 dense layers and 1..2 attention layers are the model's own.
+  const all = await configOf('recommendations', small, {
+    metadata: add(['questlens.page_size', kv.u32(8)], ['questlens.dense_layers', kv.u32(2)], ['questlens.attention_layers', kv.u32(1)]),
+  });
+  const c = all.config();
+  assert.deepEqual([c.recommendedPageSize, c.recommendedDenseLayers, c.recommendedAttentionLayers], [8, 2, 1]);
+  const none = (await configOf('no-dense', small, { metadata: add(['questlens.dense_layers', kv.u32(0)]) })).config();
+  assert.equal(none.recommendedDenseLayers, 0, '0 dense layers is a valid recommendation');
+
+  const dense = "questlens.dense_layers \\(the model's recommended dense layers in Quest mode\\) must be an integer from 0 to 2 \\(the model's layers\\), got";
+  const attention = "questlens.attention_layers \\(the model's recommended layers for attention citations\\) must be an integer from 1 to 2 \\(the model's layers\\), got";
+  const cases: [string, readonly [string, GgufEntry], RegExp][] = [
+    ['page-size-12', ['questlens.page_size', kv.u32(12)], /questlens.page_size \(the model's recommended Quest page size\) must be a power of two from 1 to 256, got u32 12$/],
+    ['dense-3', ['questlens.dense_layers', kv.u32(3)], new RegExp(`${dense} u32 3$`)],
+    ['dense-text', ['questlens.dense_layers', kv.string('4')], new RegExp(`${dense} string "4"$`)],
+    ['dense-fraction', ['questlens.dense_layers', kv.f32(1.5)], new RegExp(`${dense} f32 1.5$`)],
+    ['attention-0', ['questlens.attention_layers', kv.u32(0)], new RegExp(`${attention} u32 0$`)],
+    ['attention-9', ['questlens.attention_layers', kv.u32(9)], new RegExp(`${attention} u32 9$`)],
+  ];
+  for (const [name, entry, re] of cases) {
+    const { path, config } = await configOf(name, small, { metadata: add(entry) });
+    assert.throws(config, rejects(ModelConfigError, path, re), name);
+  }
+});

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { encode as p50kEncode } from 'gpt-tokenizer/encoding/p50k_base';
 import { HeldOutError, choosePackages, readHeldOut, workspaceGroups, type HeldOutPackage } from '../../eval/heldout';
-import { UsageError, evalOptions, evalPageSize, parseCommand } from '../../eval/options';
+import { UsageError, evalLayers, evalOptions, evalPageSize, parseCommand } from '../../eval/options';
 import { type EvalQuestion, chooseQuestions } from '../../eval/questions';
 import { collectFiles } from '../../extension/context/collectFiles';
 import { packContext } from '../../extension/context/packContext';
@@ -94,6 +94,17 @@ test('page size: --page-size wins, else the model recommendation (questlens.page
   assert.equal(evalPageSize(evalOptions(parseCommand([]).values, false), undefined), 16);
 });
 
+test('dense and attention layers: the flag wins, then the model recommendation, then 2 and 4; clamped to the layers', () => {
+  const none = { denseLayers: undefined, attentionLayers: undefined };
+  const builtin = { layers: 8, recommendedDenseLayers: 4, recommendedAttentionLayers: 2 };
+  assert.deepEqual(evalLayers(none, builtin), { denseLayers: 4, attentionLayers: 2 });
+  assert.deepEqual(evalLayers(none, { layers: 8 }), { denseLayers: 2, attentionLayers: 4 });
+  assert.deepEqual(evalLayers({ denseLayers: 2, attentionLayers: 4 }, builtin), { denseLayers: 2, attentionLayers: 4 }, 'the defaults given explicitly still win');
+  assert.deepEqual(evalLayers({ denseLayers: 0, attentionLayers: 1 }, builtin), { denseLayers: 0, attentionLayers: 1 });
+  assert.deepEqual(evalLayers({ denseLayers: 12, attentionLayers: 12 }, builtin), { denseLayers: 8, attentionLayers: 8 });
+  assert.deepEqual(evalLayers(none, { layers: 1 }), { denseLayers: 1, attentionLayers: 1 });
+});
+
 test('options: GPU and software defaults; bad values named', () => {
   const gpu = evalOptions(parseCommand([]).values, false);
   assert.deepEqual(gpu.lengths, [4096, 8192, 16384]);
@@ -102,7 +113,10 @@ test('options: GPU and software defaults; bad values named', () => {
   const sw = evalOptions(parseCommand(['--lengths', '512,768']).values, true);
   assert.deepEqual(sw.lengths, [512, 768]);
   assert.equal(sw.timeLimit, Infinity);
-  assert.equal(gpu.attentionLayers, undefined, "no --attention-layers: the engine's default");
+  assert.equal(gpu.attentionLayers, undefined, "no --attention-layers: the model's recommendation, else 4");
+  assert.equal(gpu.denseLayers, undefined, "no --dense-layers: the model's recommendation, else 2");
+  assert.equal(evalOptions(parseCommand(['--dense-layers', '0']).values, false).denseLayers, 0);
+  assert.throws(() => evalOptions(parseCommand(['--dense-layers=-1']).values, false), /--dense-layers must be an integer >= 0, got '-1'/);
   assert.equal(evalOptions(parseCommand(['--attention-layers', '8']).values, false).attentionLayers, 8);
   assert.throws(() => evalOptions(parseCommand(['--attention-layers', '0']).values, false), /--attention-layers must be an integer >= 1, got '0'/);
   assert.deepEqual(evalOptions(parseCommand(['--workspaces', 'a,@s/b']).values, true).workspaces, { names: ['a', '@s/b'] });

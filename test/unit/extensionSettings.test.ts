@@ -6,8 +6,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { repoRoot } from '../util/paths';
 import {
+  denseLayersInUse,
   effectiveModelPath,
   expandHome,
+  explicitDenseLayers,
   explicitPageSize,
   modelToLoad,
   normalizeSettings,
@@ -86,8 +88,27 @@ test('page size: a value the user or workspace set wins, then the model recommen
   assert.equal(pageSizeInUse(explicitPageSize({}), undefined), 16, 'no recommendation: the default');
 });
 
-test('package.json: questLens.pageSize says that a model may recommend a page size', () => {
+test('dense layers: a value the user or workspace set wins, then the model recommendation, then 2', () => {
+  assert.equal(explicitDenseLayers(undefined), undefined);
+  assert.equal(explicitDenseLayers({}), undefined, 'unset: only the default, nothing explicit');
+  assert.equal(explicitDenseLayers({ globalValue: 0 }), 0, '0 is an explicit choice');
+  assert.equal(explicitDenseLayers({ globalValue: 3, workspaceValue: 1 }), 1);
+  assert.equal(explicitDenseLayers({ globalValue: 3, workspaceValue: 1, workspaceFolderValue: 6 }), 6);
+  // A value that is not a whole number >= 0 does not count; the next scope's does.
+  assert.equal(explicitDenseLayers({ globalValue: 3, workspaceValue: -1 }), 3);
+  assert.equal(explicitDenseLayers({ globalValue: 3, workspaceValue: 1.5 }), 3);
+  assert.equal(explicitDenseLayers({ globalValue: '2' }), undefined);
+
+  assert.equal(denseLayersInUse(explicitDenseLayers({}), 4), 4, "unset: the model's recommendation");
+  assert.equal(denseLayersInUse(explicitDenseLayers({ globalValue: 2 }), 4), 2, 'set to the default explicitly: still wins');
+  assert.equal(denseLayersInUse(explicitDenseLayers({ workspaceValue: 0 }), 4), 0);
+  assert.equal(denseLayersInUse(explicitDenseLayers({}), undefined), 2, 'no recommendation: the default');
+});
+
+test('package.json: questLens.pageSize and questLens.denseLayers say that a model may recommend them', () => {
   assert.match(String((properties['questLens.pageSize'] as { markdownDescription?: string }).markdownDescription), /model's recommended page size is used/);
+  const dense = String((properties['questLens.denseLayers'] as { markdownDescription?: string }).markdownDescription);
+  assert.match(dense, /the model's recommendation is used when it names one \(GGUF `questlens\.dense_layers`; the built-in model recommends 4\), else 2/);
 });
 
 test('tokenBudgetInPages: rounded up to whole pages, at least 2 pages', () => {

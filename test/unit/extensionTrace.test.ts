@@ -28,6 +28,11 @@ test('traceHeader: from the model, the decode settings and the first step\'s pos
   });
   assert.equal(traceHeader(model, { ...decode, mode: 'dense' }, 1).denseLayers, 5);
   assert.equal(traceHeader(model, { ...decode, denseLayers: 9 }, 1).denseLayers, 5);
+  // No denseLayers in the request: the model's recommendation (as the engine resolves it), else 2.
+  const unset: DecodeSettings = { ...decode, denseLayers: undefined };
+  assert.equal(traceHeader({ ...model, recommendedDenseLayers: 4 }, unset, 1).denseLayers, 4);
+  assert.equal(traceHeader(model, unset, 1).denseLayers, 2);
+  assert.equal(traceHeader({ ...model, recommendedDenseLayers: 4 }, decode, 1).denseLayers, 2, 'an explicit value wins');
   const step: TraceStep = { token: 7, text: 'x', position: 333, pages: [] };
   assert.deepEqual(traceWithSteps(h, [step]).steps, [step]);
   assert.deepEqual(h.steps, [], 'the header is not changed');

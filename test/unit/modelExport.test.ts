@@ -18,7 +18,14 @@ import { ReferenceModel } from '../../gpu/reference/forward';
 import { packerTokenizer } from '../../gpu/session/contextTokenizer';
 import { createTokenizer } from '../../gpu/tokenizer/tokenizer';
 import { CheckpointError, readCheckpoint } from '../../model/export/checkpoint';
-import { MAX_MODEL_BYTES, RECOMMENDED_PAGE_SIZE, exportGguf, quantPlans } from '../../model/export/ggufExport';
+import {
+  MAX_MODEL_BYTES,
+  RECOMMENDED_ATTENTION_LAYERS,
+  RECOMMENDED_DENSE_LAYERS,
+  RECOMMENDED_PAGE_SIZE,
+  exportGguf,
+  quantPlans,
+} from '../../model/export/ggufExport';
 import { packPackage } from '../../model/corpus/packagePacker';
 import { promptFormatId } from '../../model/corpus/promptFormat';
 import { jsWhitespaceDiffers } from '../util/tokenizerCorpus';
@@ -84,7 +91,7 @@ function smallMixedGguf(): Promise<string> {
   return mixedGguf;
 }
 
-test('GGUF metadata: llama architecture, p50k_base as a gpt2 vocabulary, no chat template, the prompt format and page size named', async () => {
+test('GGUF metadata: llama architecture, p50k_base as a gpt2 vocabulary, no chat template, the prompt format, page size and layer recommendations named', async () => {
   const gguf = await smallMixedGguf();
   const file = await readGguf(gguf);
   const cfg = readModelConfig(file);
@@ -98,6 +105,9 @@ test('GGUF metadata: llama architecture, p50k_base as a gpt2 vocabulary, no chat
   assert.equal(file.metadata.get('questlens.prompt_format'), promptFormatId);
   // The recommended Quest page size: written as a u32, read back by the engine's config.
   assert.deepEqual([file.metadata.get('questlens.page_size'), file.metadataTypes.get('questlens.page_size'), cfg.recommendedPageSize], [8, 'u32', RECOMMENDED_PAGE_SIZE]);
+  // The layer recommendations, measured on the 8-layer shape: this 2-layer checkpoint gets them clamped to its layers.
+  assert.deepEqual([file.metadataTypes.get('questlens.dense_layers'), file.metadataTypes.get('questlens.attention_layers')], ['u32', 'u32']);
+  assert.deepEqual([cfg.recommendedDenseLayers, cfg.recommendedAttentionLayers], [2, 2]);
   const tok = createTokenizer(file.metadata);
   assert.deepEqual([tok.vocabSize, tok.eos, tok.addBos, tok.chatTemplate], [50281, 50256, false, undefined]);
   // Plan 'mixed': Q8_0 embeddings and attention, Q4_0 FFN inputs, Q6_K ffn_down (rows of 256), F32 norms.
@@ -195,6 +205,9 @@ test('the default model\'s shape exports under 32 MiB with plan mixed, and loads
   assert.equal(embd.relativeError, 0, 'q8_0 transport → Q8_0 GGUF is lossless');
   const cfg = readModelConfig(await readGguf(gguf));
   assert.deepEqual([cfg.layers, cfg.dim, cfg.vocab, cfg.contextLength], [8, 384, 50281, 16384]);
+  // The default model's shape carries the measured recommendations unclamped: 4 dense layers, attention from the last 2.
+  assert.deepEqual([cfg.recommendedDenseLayers, cfg.recommendedAttentionLayers], [RECOMMENDED_DENSE_LAYERS, RECOMMENDED_ATTENTION_LAYERS]);
+  assert.deepEqual([RECOMMENDED_DENSE_LAYERS, RECOMMENDED_ATTENTION_LAYERS], [4, 2]);
   // Plan q8 does not fit: the exporter refuses and leaves no file.
   await assert.rejects(exportGguf(readCheckpoint(dir), join(tmp, 'big.gguf'), { plan: quantPlans.q8, maxBytes: MAX_MODEL_BYTES }), /over the 33554432-byte limit/);
   assert.throws(() => statSync(join(tmp, 'big.gguf')));
