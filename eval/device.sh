@@ -1,6 +1,7 @@
 #!/bin/bash
 # GPU machine (no Node, no Vulkan loader): `npm run eval` from carried files. Run from the repository root with
-#   carry: .device/bench (Node, dawn.node, the Vulkan loader debs: webgpu-node.md §3), dist/eval.mjs,
+#   carry: .device/eval (Node, dawn.node, the Vulkan loader debs: webgpu-node.md §3; made by
+#          `node bench/device/pack.mjs --out .device/eval --runtime-only`), dist/eval.mjs,
 #          model/.data/carry/eval-heldout.tar.xz (node dist/eval.mjs pack-heldout), and the model if not in the tree
 #   EVAL_COMMIT=<commit> bash eval/device.sh [eval options]       results go to $OUT
 # or, for several runs in one call (the device tool returns at most 8 files: the results come back as one archive):
@@ -9,7 +10,7 @@
 #   bash eval/device.sh parity [--model FILE] [parity options]    $OUT/parity-engine.json (the engine's logits),
 #                                                                 $OUT/parity.json (PyTorch's comparison); exit 1 over tolerance
 set -e
-D=${QL_DEVICE_DIR:-.device/bench}  # the carried Node + Dawn folder
+D=${QL_DEVICE_DIR:-.device/eval}  # the carried Node + Dawn folder
 for f in $D/gl/*.deb; do dpkg -x "$f" /; done; ldconfig
 xz -dkf $D/node.xz $D/node_modules/webgpu/dist/linux-x64/dawn.node.xz; chmod +x $D/node
 export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json XDG_RUNTIME_DIR=/tmp/xdg

@@ -12,13 +12,16 @@
 // Large pieces are only compressed again when their source changed. Fails when the carry and the working tree would
 // pass the device tool's 64 MiB.
 //   node bench/device/pack.mjs [--out .device/bench]
+//   node bench/device/pack.mjs --out .device/eval --runtime-only    Node, the loader and Dawn only (≈ 28 MB): what
+//                                `npm run eval` on the GPU machine needs (eval/device.sh), leaving room for a model
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 
-const { values: a } = parseArgs({ options: { out: { type: 'string', default: '.device/bench' } } });
+const { values: a } = parseArgs({ options: { out: { type: 'string', default: '.device/bench' }, 'runtime-only': { type: 'boolean', default: false } } });
+const runtimeOnly = a['runtime-only'];
 const root = join(dirname(new URL(import.meta.url).pathname), '..', '..');
 process.chdir(root);
 const out = a.out;
@@ -28,8 +31,9 @@ const run = (cmd, args, o = {}) => execFileSync(cmd, args, { stdio: ['ignore', '
 const sha256 = (path) => createHash('sha256').update(readFileSync(path)).digest('hex');
 const log = (m) => console.log(`[pack] ${m}`);
 mkdirSync(join(out, 'gl'), { recursive: true });
+mkdirSync(join(out, 'node_modules'), { recursive: true });
 // Anything else in the folder (an older hand-made carry, an unpacked peer) would travel too.
-const made = ['node.xz', 'gl', 'node_modules', 'bench.js', 'benchPeer.mjs', 'peer.tar.xz', 'SHA256SUMS', 'commit'];
+const made = ['node.xz', 'gl', 'node_modules', 'SHA256SUMS', 'commit', ...(runtimeOnly ? [] : ['bench.js', 'benchPeer.mjs', 'peer.tar.xz'])];
 for (const f of readdirSync(out)) if (!made.includes(f.replace(/\.source$/, ''))) rmSync(join(out, f), { recursive: true, force: true });
 for (const f of readdirSync(join(out, 'node_modules'), { withFileTypes: true }).filter((e) => e.name !== 'webgpu')) rmSync(join(out, 'node_modules', f.name), { recursive: true, force: true });
 
@@ -63,26 +67,30 @@ mkdirSync(join(out, webgpu, 'dist/linux-x64'), { recursive: true });
 for (const f of ['index.js', 'package.json']) copyFileSync(join(webgpu, f), join(out, webgpu, f));
 cached(join(out, `${dawn}.xz`), dawnHash, () => xz(dawn, join(out, `${dawn}.xz`)));
 
-// The bench bundles.
-log('node build.mjs');
-run(process.execPath, ['build.mjs'], { stdio: 'inherit' });
-for (const f of ['bench.js', 'benchPeer.mjs']) copyFileSync(join('dist', f), join(out, f));
+const sums = [`${nodeHash}  node`, `${dawnHash}  ${dawn}`];
+if (!runtimeOnly) {
+  // The bench bundles.
+  log('node build.mjs');
+  run(process.execPath, ['build.mjs'], { stdio: 'inherit' });
+  for (const f of ['bench.js', 'benchPeer.mjs']) copyFileSync(join('dist', f), join(out, f));
 
-// node-llama-cpp: its package and every package its dependencies reach, as npm laid them out, without types, maps,
-// docs, the llama.cpp sources (llama/: only its JSON files are read at run time) and the other platforms' binaries.
-const vulkanPkg = 'node_modules/@node-llama-cpp/linux-x64-vulkan';
-const vulkanSo = join(vulkanPkg, 'bins/linux-x64-vulkan/libggml-vulkan.so');
-const closure = packageClosure('node_modules/node-llama-cpp');
-const peerFiles = [...closure, vulkanPkg].flatMap((dir) => listFiles(dir)).filter((f) => keep(f)).sort();
-const peerHash = createHash('sha256').update(peerFiles.map((f) => `${f} ${statSync(f).size} ${statSync(f).mtimeMs}`).join('\n')).digest('hex');
-cached(join(out, 'peer.tar.xz'), peerHash, () => {
-  const list = join(out, 'peer.files');
-  writeFileSync(list, peerFiles.map((f) => relative('node_modules', f)).join('\n') + '\n');
-  writeFileSync(join(out, 'peer.tar.xz'), run('sh', ['-c', `tar -C node_modules -cf - -T '${list}' | xz -9 -T0`], { maxBuffer: 256 * MiB }));
-  rmSync(list);
-});
+  // node-llama-cpp: its package and every package its dependencies reach, as npm laid them out, without types, maps,
+  // docs, the llama.cpp sources (llama/: only its JSON files are read at run time) and the other platforms' binaries.
+  const vulkanPkg = 'node_modules/@node-llama-cpp/linux-x64-vulkan';
+  const vulkanSo = join(vulkanPkg, 'bins/linux-x64-vulkan/libggml-vulkan.so');
+  const closure = packageClosure('node_modules/node-llama-cpp');
+  const peerFiles = [...closure, vulkanPkg].flatMap((dir) => listFiles(dir)).filter((f) => keep(f)).sort();
+  const peerHash = createHash('sha256').update(peerFiles.map((f) => `${f} ${statSync(f).size} ${statSync(f).mtimeMs}`).join('\n')).digest('hex');
+  cached(join(out, 'peer.tar.xz'), peerHash, () => {
+    const list = join(out, 'peer.files');
+    writeFileSync(list, peerFiles.map((f) => relative('node_modules', f)).join('\n') + '\n');
+    writeFileSync(join(out, 'peer.tar.xz'), run('sh', ['-c', `tar -C node_modules -cf - -T '${list}' | xz -9 -T0`], { maxBuffer: 256 * MiB }));
+    rmSync(list);
+  });
+  sums.push(`${sha256(vulkanSo)}  ${vulkanSo}`);
+}
 
-writeFileSync(join(out, 'SHA256SUMS'), [`${nodeHash}  node`, `${dawnHash}  ${dawn}`, `${sha256(vulkanSo)}  ${vulkanSo}`].join('\n') + '\n');
+writeFileSync(join(out, 'SHA256SUMS'), sums.join('\n') + '\n');
 const git = (args) => run('git', args, { encoding: 'utf8' }).trim();
 writeFileSync(join(out, 'commit'), `${git(['rev-parse', 'HEAD'])} ${git(['status', '--porcelain', '--untracked-files=no']) === '' ? 0 : 1}\n`);
 
