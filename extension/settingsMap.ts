@@ -38,7 +38,7 @@ export const settingDefaults: QuestLensSettings = {
   maxAnswerTokens: 512,
 };
 
-export const pageSizes = [8, 16, 32, 64] as const;
+export const pageSizes = [4, 8, 16, 32, 64] as const;
 
 /** What VS Code's `inspect(key)` reports of a setting: the values the user, workspace and folder wrote, if any. */
 export interface SettingInspection {

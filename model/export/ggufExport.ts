@@ -30,10 +30,10 @@ export const MAX_MODEL_BYTES = 32 * 1024 * 1024;
 
 /**
  * The Quest page size the default model recommends (`questlens.page_size`): with 2 KV heads a page's key bound must
- * be tight. On the H100 eval (eval/results/2026-11-22-18-22-10-… vs …18-23-57-…) quoted-line exact at 8K, Quest 1024
- * was 41.3% with pages of 16 and 67.5% with pages of 8 (dense 77.5%).
+ * be tight. Quoted-line exact at 8K on the H100, Quest 512: 20.0% with pages of 16, 53.8% with pages of 8 (2 dense
+ * layers), 45.0% → 66.3% from pages of 8 to 4 on the dev set (4 dense layers; dense 70.0%): model/README.md §7.
  */
-export const RECOMMENDED_PAGE_SIZE = 8;
+export const RECOMMENDED_PAGE_SIZE = 4;
 
 /** Quest's dense leading layers (`questlens.dense_layers`): measured on the H100, 8K, chosen on a dev set: see model/README.md §7. */
 export const RECOMMENDED_DENSE_LAYERS = 4;

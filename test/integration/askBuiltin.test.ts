@@ -38,9 +38,9 @@ test('ask without --model: the built-in model, asked in its trained format, answ
   assertNotice(r.stderr);
   assert.doesNotMatch(r.stderr, /not one the built-in model was trained on/);
   const result = JSON.parse(r.stdout) as AskJson;
-  // No --page-size: the model's recommended page size (questlens.page_size 8), said on stderr too.
-  assert.deepEqual(result.model, { path: builtin, builtin: true, pageSize: 8 });
-  assert.match(r.stderr, /pages of 8 \(the model's recommendation\)/);
+  // No --page-size: the model's recommended page size (questlens.page_size 4), said on stderr too.
+  assert.deepEqual(result.model, { path: builtin, builtin: true, pageSize: 4 });
+  assert.match(r.stderr, /pages of 4 \(the model's recommendation\)/);
   // The question part is exactly promptFormat.ts's, in p50k_base tokens (the model's vocabulary).
   assert.equal(result.questionTokens, encode(questionPart(question)).length);
   // Name-first: the trained answer opens with ` cartTotal:`; the model sometimes copies the name's tokens from the

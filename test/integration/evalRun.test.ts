@@ -135,7 +135,7 @@ test('without --page-size and --dense-layers the evaluation uses what the model 
     gpu,
     { log: () => {}, command: 'test' },
   );
-  assert.equal(result.settings.pageSize, 8);
+  assert.equal(result.settings.pageSize, 4);
   // The exporter's 4 dense layers and 2 attention layers, clamped to this 2-layer model: the values used, not null.
   assert.deepEqual([result.settings.denseLayers, result.settings.attentionLayers], [2, 2]);
   assert.equal(result.records.length, 1);

@@ -59,14 +59,14 @@ test('modelOrBuiltin: --model wins; else the built-in model with a notice; a mis
   assert.match(found.notice[2], /larger GGUF model: --model FILE\.gguf/);
 });
 
-test('--page-size: absent, the model recommendation (the built-in model names 8), else 16; given, it wins', async () => {
+test('--page-size: absent, the model recommendation (the built-in model names 4), else 16; given, it wins', async () => {
   assert.equal(pageSizeFlag(undefined), undefined);
   assert.equal(pageSizeFlag('32'), 32);
   assert.throws(() => pageSizeFlag('eight'), /--page-size must be an integer, got 'eight'/);
   const recommended = readModelConfig(await readGguf(builtinModelPath(join(repoRoot, 'dist')))).recommendedPageSize;
-  assert.equal(recommended, 8);
+  assert.equal(recommended, 4);
   // What `quest-lens ask` / `generate` load with (the engine's rule, applied in planLoad).
-  assert.equal(resolvePageSize(pageSizeFlag(undefined), recommended), 8);
+  assert.equal(resolvePageSize(pageSizeFlag(undefined), recommended), 4);
   assert.equal(resolvePageSize(pageSizeFlag('16'), recommended), 16);
   assert.equal(resolvePageSize(pageSizeFlag('64'), recommended), 64);
   assert.equal(resolvePageSize(pageSizeFlag(undefined), undefined), 16);

@@ -31,7 +31,7 @@ test('every setting the mapping reads is contributed in package.json with the sa
   for (const [key, value] of Object.entries(settingDefaults)) {
     assert.deepEqual(properties[`questLens.${key}`].default, value, `questLens.${key}`);
   }
-  assert.deepEqual(properties['questLens.pageSize'].enum, [8, 16, 32, 64]);
+  assert.deepEqual(properties['questLens.pageSize'].enum, [4, 8, 16, 32, 64]);
 });
 
 test('normalizeSettings: an empty configuration gives the defaults', () => {

@@ -104,7 +104,7 @@ test('GGUF metadata: llama architecture, p50k_base as a gpt2 vocabulary, no chat
   assert.equal(file.metadata.get('tokenizer.chat_template'), undefined);
   assert.equal(file.metadata.get('questlens.prompt_format'), promptFormatId);
   // The recommended Quest page size: written as a u32, read back by the engine's config.
-  assert.deepEqual([file.metadata.get('questlens.page_size'), file.metadataTypes.get('questlens.page_size'), cfg.recommendedPageSize], [8, 'u32', RECOMMENDED_PAGE_SIZE]);
+  assert.deepEqual([file.metadata.get('questlens.page_size'), file.metadataTypes.get('questlens.page_size'), cfg.recommendedPageSize], [4, 'u32', RECOMMENDED_PAGE_SIZE]);
   // The layer recommendations, measured on the 8-layer shape: this 2-layer checkpoint gets them clamped to its layers.
   assert.deepEqual([file.metadataTypes.get('questlens.dense_layers'), file.metadataTypes.get('questlens.attention_layers')], ['u32', 'u32']);
   assert.deepEqual([cfg.recommendedDenseLayers, cfg.recommendedAttentionLayers], [2, 2]);
