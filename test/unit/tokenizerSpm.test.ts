@@ -42,6 +42,27 @@ test('stories260K ids equal llama.cpp on the hard corpus, plain and with special
   assert.deepEqual(bad, [], `${bad.length} of ${cases.length} cases differ from llama.cpp`);
 });
 
+test('stories260K ids equal llama.cpp on 500 KB of code in one oracle run (MBs of ids JSON arrive whole)', () => {
+  // The oracle once exited before its pipe drained and cut its line short past ≈ 200–430 KB; the small case after the
+  // large one checks that every case arrives, in order.
+  const code = sourceFiles.map(readSource).join('\n').slice(0, 500_000);
+  const cases = [
+    { text: code, special: false },
+    { text: `<s>${code.slice(0, 20_000)}</s>`, special: true },
+    { text: 'Once upon a time,', special: false },
+  ];
+  const ref = llamaCppTokenize(path, cases);
+  const bytes = JSON.stringify(ref).length;
+  assert.ok(bytes > 1_000_000, `only ${bytes} bytes of ids: too few to test a large result`);
+  assert.equal(ref.length, cases.length);
+  cases.forEach((c, i) => {
+    const got = tok.encode(c.text, { parseSpecial: c.special });
+    const at = got.findIndex((id, j) => id !== ref[i][j]);
+    assert.ok(at < 0 && got.length === ref[i].length, `case ${i}: first difference at token ${at} of ${got.length} (llama.cpp ${ref[i].length})`);
+  });
+  assert.equal(tok.decode(ref[0]), code);
+});
+
 test('stories260K known ids (a golden-sample prefix) and BOS handling', () => {
   // "Once upon a time, there was a little girl" is how Karpathy's sample starts: 403, 407, 261, 378, 432, 383 ….
   assert.deepEqual(tok.encode('Once upon a time,').slice(0, 4), [403, 407, 261, 378]);

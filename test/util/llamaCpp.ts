@@ -44,9 +44,13 @@ function runOracle(script: string, prefix: string, input: unknown): unknown {
     maxBuffer: 256 << 20,
     timeout: 300_000,
   });
-  const line = r.stdout.toString('utf8').split('\n').find((l) => l.startsWith(prefix));
-  if (r.status !== 0 || !line) {
+  const lines = r.stdout.toString('utf8').split('\n');
+  const at = lines.findIndex((l) => l.startsWith(prefix));
+  if (r.status !== 0 || at < 0) {
     throw new Error(`llama.cpp oracle ${script} exited ${r.status ?? r.signal}: ${r.stderr.toString('utf8').slice(-2000)}`);
   }
+  const line = lines[at];
+  // The result line ends with a newline; without one the child exited before its output drained.
+  if (at === lines.length - 1) throw new Error(`llama.cpp oracle ${script}: its result line was cut short after ${line.length} characters`);
   return JSON.parse(line.slice(prefix.length));
 }

@@ -11,9 +11,9 @@ try {
   const model = await llama.loadModel({ modelPath, vocabOnly: true });
   // tokenize(text, special) = llama_tokenize(add_special = false, parse_special = special): no BOS is added.
   const ids = cases.map((c) => Array.from(model.tokenize(c.text, c.special)));
-  process.stdout.write(`IDS ${JSON.stringify(ids)}\n`);
-  process.exit(0);
+  // Exit only once the pipe took the whole line: past the pipe's buffer the write finishes asynchronously, and an
+  // exit before then cut the line short (a few hundred KB of ids).
+  process.stdout.write(`IDS ${JSON.stringify(ids)}\n`, () => process.exit(0));
 } catch (e) {
-  process.stderr.write(`llama.cpp oracle failed on ${modelPath}: ${e instanceof Error ? e.stack : e}\n`);
-  process.exit(1);
+  process.stderr.write(`llama.cpp oracle failed on ${modelPath}: ${e instanceof Error ? e.stack : e}\n`, () => process.exit(1));
 }
