@@ -11,6 +11,7 @@ import type { SkippedFile } from '../extension/context/manifest';
 import { DEFAULT_MAX_FILE_BYTES } from '../extension/context/readSource';
 import { isBuiltinModelQuestion } from '../extension/models/builtinModel';
 import type { InitialData } from '../webview/protocol';
+import { integerFlag as int, numberFlag } from './cliArgs';
 import { type Gpu, openGpu } from './device';
 import { modelOrBuiltin, pageSizeFlag } from './modelChoice';
 import type { DecodeSettings, ReaderSettings } from './protocol';
@@ -119,15 +120,9 @@ export async function ask(argv: string[]): Promise<number> {
     console.error(model);
     return 2;
   }
-  const int = (name: string, v: string | undefined) => {
-    const n = Number(v);
-    if (!Number.isInteger(n)) throw new Error(`--${name} must be an integer, got '${v}'`);
-    return n;
-  };
   if (a.mode !== 'dense' && a.mode !== 'quest') throw new Error(`--mode must be dense or quest, got '${a.mode}'`);
   if (a.aggregation !== 'max' && a.aggregation !== 'sum') throw new Error(`--aggregation must be max or sum, got '${a.aggregation}'`);
-  const temperature = Number(a.temperature);
-  if (!Number.isFinite(temperature)) throw new Error(`--temperature must be a number, got '${a.temperature}'`);
+  const temperature = numberFlag('temperature', a.temperature);
   const decode: DecodeSettings = {
     mode: a.mode,
     tokenBudget: int('budget', a.budget),

@@ -3,6 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
+import { integerFlag as int, numberFlag as num } from './cliArgs';
 import { openGpu } from './device';
 import { Engine } from './engine';
 import { modelOrBuiltin, pageSizeFlag } from './modelChoice';
@@ -45,16 +46,6 @@ export async function generate(argv: string[]): Promise<number> {
     return 2;
   }
   for (const line of model.notice) console.error(`[quest-lens] ${line}`);
-  const int = (name: string, v: string | undefined) => {
-    const n = Number(v);
-    if (!Number.isInteger(n)) throw new Error(`--${name} must be an integer, got '${v}'`);
-    return n;
-  };
-  const num = (name: string, v: string | undefined) => {
-    const n = Number(v);
-    if (!Number.isFinite(n)) throw new Error(`--${name} must be a number, got '${v}'`);
-    return n;
-  };
   if (a.mode !== 'dense' && a.mode !== 'quest') throw new Error(`--mode must be dense or quest, got '${a.mode}'`);
   if (a.aggregation !== 'max' && a.aggregation !== 'sum') throw new Error(`--aggregation must be max or sum, got '${a.aggregation}'`);
   if (a.greedy && a.temperature !== undefined) throw new Error('--greedy and --temperature exclude each other');

@@ -2,6 +2,7 @@
 // to tell the user when it is the built-in one.
 import { existsSync } from 'node:fs';
 import { builtinModelExamples, builtinModelPath } from '../extension/models/builtinModel';
+import { integerFlag } from './cliArgs';
 
 export interface ModelChoice {
   readonly path: string;
@@ -33,11 +34,8 @@ export function modelOrBuiltin(command: string, given: string | undefined, distD
 
 /**
  * --page-size as a load request takes it: absent, undefined, so that the engine uses the model's recommended page
- * size (`questlens.page_size`; the built-in model's is 8), else 16. A value given explicitly always wins.
+ * size (`questlens.page_size`; the built-in model's is 4), else 16. A value given explicitly always wins.
  */
 export function pageSizeFlag(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n)) throw new Error(`--page-size must be an integer, got '${value}'`);
-  return n;
+  return value === undefined ? undefined : integerFlag('page-size', value);
 }

@@ -1,8 +1,8 @@
 // The heatmap in a real browser (Debian's Chromium): the standalone HTML file html.ts makes for the CLI, with the
 // tiny fixture trace in the light, dark and high-contrast themes. Screenshots go to out/artifacts/; pixels are
 // asserted both in the canvas and on screen: a page known to be selected has the heat colour, one never selected
-// the background. Also: hover tooltip, keyboard navigation, the table view, a theme switch at run time, and the
-// render time of an 8,192-page × 512-step trace (printed, not asserted).
+// the background. Also: hover tooltips (cells and the page rows), keyboard navigation, the table view, a theme switch
+// at run time, and the render time of an 8,192-page × 512-step trace (printed, not asserted).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { join } from 'node:path';
@@ -190,6 +190,34 @@ test('hover shows page, files, lines and snippet; hovering a row marks its answe
   await page.locator('.panel-answer [data-step="3"]').first().hover();
   await waitUntil(page, `document.querySelector('.hm-layers-title').textContent.includes('step 3')`);
   await page.close();
+});
+
+/** Hovers page `cell` of a one-cell-per-page row (`selector`: the aggregate or the attention row); the tooltip's text. */
+async function hoverRow(page: Page, selector: string, cell: number): Promise<string> {
+  const main = await mainCanvasBox(page);
+  const vp = fitViewport(main.width, main.height, { pages: 9, steps: 5 });
+  const r = await page.locator(selector).boundingBox();
+  assert.ok(r, `${selector} is laid out`);
+  const tip = page.locator('.hm-tooltip');
+  await page.mouse.move(0, 0);
+  await tip.waitFor({ state: 'hidden' });
+  // The row spans the plot's width: device x of the page in the plot, scaled to the row's CSS box.
+  await page.mouse.move(r.x + (xOfPage(vp, cell + 0.5) * r.width) / vp.width, r.y + r.height / 2);
+  await tip.waitFor({ state: 'visible' });
+  return tip.innerText();
+}
+
+test('the page rows: hover says how often a page was chosen (aggregate) or its share of the answer\'s attention', async () => {
+  // Page 5 is chosen at steps 0, 1 and 2; page 6 never (tiny.ts).
+  const sparse = await openTiny('light');
+  assert.match(await hoverRow(sparse, 'canvas.hm-agg:not(.hm-received)', 5), /^Page 5: chosen at 3 of 5 steps\ndemo\/lib\/beta\.py lines 3–4$/);
+  assert.match(await hoverRow(sparse, 'canvas.hm-agg:not(.hm-received)', 6), /^Page 6: chosen at 0 of 5 steps\n/);
+  await sparse.close();
+  // Dense: page 5 holds 3 of the 11.5 the file pages received; page 7 is prompt and answer, never cited.
+  const dense = await openTiny('light', 1, { ...tinyData, heatmap: { ...tinyData.heatmap!, trace: tinyDenseTrace } }, 'tiny-dense-rows');
+  assert.equal(await hoverRow(dense, 'canvas.hm-received', 5), "Page 5: 26.1% of the answer's attention to the files\ndemo/lib/beta.py lines 3–4");
+  assert.match(await hoverRow(dense, 'canvas.hm-received', 7), /^Page 7: .*\(not file text: never cited\)$/);
+  await dense.close();
 });
 
 test('keyboard: arrows move a focused cell and announce it; the table view holds the same information', async () => {

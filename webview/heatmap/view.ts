@@ -136,20 +136,8 @@ export class HeatmapView {
       const m = this.model;
       return m && describeBand(m, fp);
     });
-    this.wireStrip(d.aggregate, (fp) => {
-      const m = this.model;
-      const page = Math.floor(fp);
-      const lines = m && describeAggregate(m, page);
-      const f = m?.pageInfo(page).files[0];
-      return lines && { lines, ...(f ? { open: openTargetOf(f) } : {}) };
-    });
-    this.wireStrip(d.received, (fp) => {
-      const m = this.model;
-      const page = Math.floor(fp);
-      const lines = m && describeReceived(m, page);
-      const f = m?.pageInfo(page).files[0];
-      return lines && { lines, ...(f ? { open: openTargetOf(f) } : {}) };
-    });
+    this.wirePageRow(d.aggregate, describeAggregate);
+    this.wirePageRow(d.received, describeReceived);
     this.wireLayers(d.layers);
     this.clear();
   }
@@ -665,7 +653,7 @@ export class HeatmapView {
     this.options.onOpen(openTargetOf(file));
   }
 
-  /** The band strip and the aggregate row: hover describes the page under x, a click opens its file. */
+  /** The band strip and the page rows: hover describes the page under x, a click opens its file. */
   private wireStrip(
     canvas: HTMLCanvasElement,
     describe: (fractionalPage: number) => { lines: string[]; open?: OpenFileTarget } | undefined,
@@ -685,6 +673,17 @@ export class HeatmapView {
     canvas.addEventListener('click', (e) => {
       const d = at(e);
       if (d?.open && this.options.interactive) this.options.onOpen(d.open);
+    });
+  }
+
+  /** A one-cell-per-page row (aggregate, received): `describe` words the page under x; a click opens its first file. */
+  private wirePageRow(canvas: HTMLCanvasElement, describe: (model: HeatmapModel, page: number) => string[] | undefined): void {
+    this.wireStrip(canvas, (fp) => {
+      const m = this.model;
+      const page = Math.floor(fp);
+      const lines = m && describe(m, page);
+      const f = m?.pageInfo(page).files[0];
+      return lines && { lines, ...(f ? { open: openTargetOf(f) } : {}) };
     });
   }
 
