@@ -1,15 +1,15 @@
-// `npm run bench` (dist/bench.js): measures the engine on this machine's GPU and writes bench/results/*.json, then
+// `npm run bench` (dist/bench.js): measures the engine on this machine's GPU and writes bench/results/*.json.gz, then
 // regenerates BENCHMARKS.md's tables from every result there.
 //   node dist/bench.js [--suite device|smoke] [--plans 0,2] [--out DIR] [--tmp DIR] [--no-report]
 //                      [--no-peer] [--no-pipeline] [--source DIR]
-//   node dist/bench.js report              only regenerate BENCHMARKS.md from bench/results/*.json
+//   node dist/bench.js report              only regenerate BENCHMARKS.md from bench/results/*.json.gz (and older .json)
 // After each model's last picked plan, llama.cpp runs on the same GGUF at those plans' contexts (--no-peer skips
 // it); after the plans, the extension's pipeline on a copy of the repository's sources (--source: the repository,
 // default the one around the working directory; --no-pipeline skips it).
 // The default suite is `device` on a hardware GPU and `smoke` on a software adapter (whose results go to a temp
 // folder: lavapipe figures say nothing about speed). BENCH_COMMIT / BENCH_DIRTY override the git commit recorded
 // (the GPU machine gets the working tree without .git).
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,6 +21,7 @@ import { type PeerResult, benchPeer, peerContexts, withPeerLimits } from './peer
 import { type PipelineResult, benchPipeline, findRepoRoot } from './pipelineBench';
 import { writeBenchmarksMarkdown } from './report';
 import { commit, driver, packageVersion } from './provenance';
+import { resultsExtension, writeResultsFile } from './resultsFile';
 import type { BenchResult, ModelResult } from './results';
 import { suites } from './suites';
 
@@ -99,8 +100,8 @@ async function main(argv: string[]): Promise<number> {
       ...(pipeline ? { pipeline } : {}),
       notes,
     });
-    const file = join(outDir, `${date.slice(0, 19).replace(/[:T]/g, '-')}-${suite.name}-${slug(device.description)}.json`);
-    const save = () => writeFileSync(file, JSON.stringify(result(), null, 1) + '\n');
+    const file = join(outDir, `${date.slice(0, 19).replace(/[:T]/g, '-')}-${suite.name}-${slug(device.description)}${resultsExtension}`);
+    const save = () => writeResultsFile(file, result(), 1);
     const peerAfter = suite.peer && !a['no-peer'] ? peerContexts(suite.plans, picked) : new Map<number, number[]>();
     for (const i of picked) {
       await benchModel({ gpu, timer, copyBytesPerSecond, tmpDir, ...settings, log }, suite.plans[i], (r) => {

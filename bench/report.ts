@@ -1,5 +1,6 @@
-// BENCHMARKS.md's tables, regenerated from bench/results/*.json: everything between the `bench:generated` markers
-// is rewritten; the prose around them is kept. Only hardware results count (lavapipe figures mean nothing for speed).
+// BENCHMARKS.md's tables, regenerated from bench/results/*.json.gz (older runs: .json): everything between the
+// `bench:generated` markers is rewritten; the prose around them is kept. Only hardware results count (lavapipe
+// figures mean nothing for speed).
 // Several result files merge: for each (model, type, context, fill) the newest measurement wins.
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,16 +11,17 @@ import { renderObserveTable } from './observeCost';
 import { renderMatvecLayoutTable } from './matvecSweep';
 import { renderQuestSweepTable } from './questSweep';
 import type { BenchResult, DecodeRun, ModelResult } from './results';
+import { isResultsFile, readResultsFile } from './resultsFile';
 
-const BEGIN = '<!-- bench:generated:begin (bench/report.ts rewrites this section from bench/results/*.json) -->';
+const BEGIN = '<!-- bench:generated:begin (bench/report.ts rewrites this section from bench/results/*.json.gz) -->';
 const END = '<!-- bench:generated:end -->';
 
 export function readResults(dir: string): { file: string; result: BenchResult }[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
-    .filter((f) => f.endsWith('.json'))
+    .filter(isResultsFile)
     .sort()
-    .map((f) => ({ file: f, result: JSON.parse(readFileSync(join(dir, f), 'utf8')) as BenchResult }))
+    .map((f) => ({ file: f, result: readResultsFile(join(dir, f)) as BenchResult }))
     .filter((r) => r.result.schema === 1 && !r.result.device.isSoftware);
 }
 

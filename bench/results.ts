@@ -1,5 +1,6 @@
-// The JSON a bench run writes under bench/results/ (schema 1), which bench/report.ts turns into BENCHMARKS.md's
-// tables. One file per run; a run's file is rewritten after each model so a run cut short keeps what it measured.
+// The JSON a bench run writes under bench/results/ (schema 1, gzip-compressed: bench/resultsFile.ts), which
+// bench/report.ts turns into BENCHMARKS.md's tables. One file per run; a run's file is rewritten after each model so a
+// run cut short keeps what it measured.
 import type { CopyBandwidth } from './copyBandwidth';
 import type { StepProfile } from './decodeProfile';
 import type { MatvecLayoutTime } from './matvecSweep';

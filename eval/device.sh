@@ -3,9 +3,9 @@
 #   carry: .device/eval (Node, dawn.node, the Vulkan loader debs: webgpu-node.md §3; made by
 #          `node bench/device/pack.mjs --out .device/eval --runtime-only`), dist/eval.mjs,
 #          model/.data/carry/eval-heldout.tar.xz (node dist/eval.mjs pack-heldout), and the model if not in the tree
-#   EVAL_COMMIT=<commit> bash eval/device.sh [eval options]       results go to $OUT
+#   EVAL_COMMIT=<commit> bash eval/device.sh [eval options]       results go to $OUT/<date>-<device>.json.gz
 # or, for several runs in one call (the device tool returns at most 8 files: the results come back as one archive):
-#   EVAL_COMMIT=<commit> bash eval/device.sh sweep HELDOUT.tar.xz 'NAME: eval options' …   $OUT/sweep.tar.xz (NAME/*.json)
+#   EVAL_COMMIT=<commit> bash eval/device.sh sweep HELDOUT.tar.xz 'NAME: eval options' …   $OUT/sweep.tar.xz (NAME/*.json.gz)
 # or, for the PyTorch parity check (no held-out archive needed; the GPU machine's python3 has torch and numpy):
 #   bash eval/device.sh parity [--model FILE] [parity options]    $OUT/parity-engine.json (the engine's logits),
 #                                                                 $OUT/parity.json (PyTorch's comparison); exit 1 over tolerance

@@ -1,6 +1,6 @@
 // `npm run eval` (node dist/eval.mjs): the default model's evaluation through the WebGPU engine, never PyTorch.
 // Held-out quoting (exact match, first token, attention citations) at each context length, dense and Quest at each
-// budget, and the passkey table; results to eval/results/*.json, tables to stdout. Also `report` (the model card's
+// budget, and the passkey table; results to eval/results/*.json.gz, tables to stdout. Also `report` (the model card's
 // section from a results file), `pack-heldout` (the held-out packages as one archive for the GPU machine) and
 // `parity` (the engine's next-token logits on fixed prompts, for model/train/parity.py's PyTorch comparison).
 // Options: eval/options.ts (`--help`).

@@ -2,6 +2,7 @@
 // budget, ≈ 120 questions per length, ≤ 8 minutes on the H100 with --time-limit as the guard); on a software adapter
 // (lavapipe) a small run that still exercises every step.
 import { parseArgs } from 'node:util';
+import { integerFlag } from '../gpu/cliArgs';
 import { resolveAttentionLayers } from '../gpu/forward/forward';
 import { resolvePageSize } from '../gpu/kv/layout';
 import type { ModelConfig } from '../gpu/model/config';
@@ -23,8 +24,9 @@ export const evalUsage = `usage: npm run eval -- [options]          (node dist/e
   --attention-layers N    last layers whose attention the citations count (default the model's questlens.attention_layers, else 4)
   --seed S                package order, question choice and pass keys (default 1)
   --time-limit S          seconds; no new workspace or pass key starts after each length's share (GPU: 420; software: none)
-  --out DIR               where the results JSON goes (default eval/results)
-node dist/eval.mjs report RESULTS.json [--card model/README.md]   fills the model card's evaluation section
+  --out DIR               where the results (.json.gz) go (default eval/results)
+node dist/eval.mjs report RESULTS.json.gz [--card model/README.md]
+                          fills the model card's evaluation section (an older run's .json is read too)
 node dist/eval.mjs pack-heldout [--corpus DIR] [--workspaces N|a,b,…] [--seed S] --out FILE.tar.xz
                                                                      the chosen held-out packages, for the GPU machine
 node dist/eval.mjs parity [--model FILE] --out FILE.json [--steps N] [--passkey-tokens N] [--kv f32|f16]
@@ -116,9 +118,7 @@ export function parseCommand(argv: readonly string[]): ParsedCommand {
 }
 
 function integer(name: string, v: string, min: number): number {
-  const n = Number(v);
-  if (!(Number.isInteger(n) && n >= min)) throw new UsageError(`--${name} must be an integer >= ${min}, got '${v}'`);
-  return n;
+  return integerFlag(name, v, min, (message) => new UsageError(message));
 }
 
 function list(name: string, v: string, min: number): number[] {

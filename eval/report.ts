@@ -1,7 +1,8 @@
-// The model card's evaluation tables, from one results file (eval/results/*.json): everything between the
-// `eval:generated` markers of model/README.md is rewritten; the text around them is kept. Nothing in the tables is
-// typed by hand.
+// The model card's evaluation tables, from one results file (eval/results/*.json.gz; older runs' .json read too):
+// everything between the `eval:generated` markers of model/README.md is rewritten; the text around them is kept.
+// Nothing in the tables is typed by hand. (The marker says RESULTS.json: it is matched as it stands in the card.)
 import { readFileSync, writeFileSync } from 'node:fs';
+import { readResultsFile } from '../bench/resultsFile';
 import type { EvalResult, SummaryRow } from './results';
 
 export const cardBegin = '<!-- eval:generated:begin (node dist/eval.mjs report RESULTS.json rewrites this section) -->';
@@ -75,7 +76,7 @@ export function renderEval(r: EvalResult, file: string): string {
 
 /** Rewrites the section between the markers of `cardPath` with the tables of `resultsFile`. */
 export function writeCard(resultsFile: string, cardPath: string): void {
-  const r = JSON.parse(readFileSync(resultsFile, 'utf8')) as EvalResult;
+  const r = readResultsFile(resultsFile) as EvalResult;
   if (r.schema !== 1) throw new Error(`${resultsFile}: schema ${String(r.schema)}, expected 1 (an eval/results file)`);
   const card = readFileSync(cardPath, 'utf8');
   const a = card.indexOf(cardBegin);

@@ -1,7 +1,7 @@
-// The JSON an evaluation run writes under eval/results/ (schema 1): where and on what it ran (device, date, commit,
-// model sha256, corpus, settings), every question with every configuration's answer, the summary the tables show,
-// and the passkey rows. eval/report.ts turns one file into the model card's tables. The file is rewritten after each
-// workspace, so a run cut short keeps what it measured.
+// The JSON an evaluation run writes under eval/results/ (schema 1), gzip-compressed (bench/resultsFile.ts): where and
+// on what it ran (device, date, commit, model sha256, corpus, settings), every question with every configuration's
+// answer, the summary the tables show, and the passkey rows. eval/report.ts turns one file into the model card's
+// tables. The file is rewritten after each workspace, so a run cut short keeps what it measured.
 import type { RunProvenance } from '../bench/provenance';
 import type { EvalTask } from './questions';
 import type { CitedRange } from './score';

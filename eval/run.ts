@@ -3,11 +3,12 @@
 // of about that many tokens, are read and packed by the extension's reader as the corpus builder packed them
 // (corpusSkipDirs, path order), prefilled once, and asked each askable question (questions.ts) greedily, dense and
 // with Quest at every budget from the same prefill; then the passkey row of that length. Results are saved after
-// every workspace.
+// every workspace, gzip-compressed (bench/resultsFile.ts).
 import { readFileSync, statSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { commit, driver, fileSha256, packageVersion } from '../bench/provenance';
+import { resultsExtension, writeResultsFile } from '../bench/resultsFile';
 import type { Gpu } from '../gpu/device';
 import { readGguf } from '../gpu/gguf/reader';
 import { readModelConfig } from '../gpu/model/config';
@@ -120,8 +121,8 @@ export async function runEval(o: EvalOptions, gpu: Gpu, io: EvalIo): Promise<{ r
     seconds: (performance.now() - t0) / 1000,
   });
   await mkdir(o.out, { recursive: true });
-  const file = join(o.out, `${date.slice(0, 19).replace(/[:T]/g, '-')}-${slug(device.description)}.json`);
-  const save = () => writeFile(file, `${JSON.stringify(result())}\n`);
+  const file = join(o.out, `${date.slice(0, 19).replace(/[:T]/g, '-')}-${slug(device.description)}${resultsExtension}`);
+  const save = () => writeResultsFile(file, result());
   const random = seededRandom(o.seed);
 
   try {
@@ -215,7 +216,7 @@ export async function runEval(o: EvalOptions, gpu: Gpu, io: EvalIo): Promise<{ r
           `${length} tokens: workspace ${index} (${group.map((p) => p.package).join(', ')}): ${manifest.files.length} files, ${manifest.totalTokens} tokens, ` +
             `prefill ${prefillMs.toFixed(0)} ms, ${questions.length} questions; ${asked}/${o.maxQuestions} asked, ${((performance.now() - t0) / 1000).toFixed(0)} s`,
         );
-        await save();
+        save();
       }
       if (asked < o.maxQuestions && performance.now() <= askEnd) {
         notes.push(`${length} tokens: ${asked} of ${o.maxQuestions} questions: the chosen packages had no more askable questions (raise --workspaces)`);
@@ -234,14 +235,14 @@ export async function runEval(o: EvalOptions, gpu: Gpu, io: EvalIo): Promise<{ r
           accuracy: Object.fromEntries(Object.entries(row.found).map(([k, n]) => [k, row.keys > 0 ? n / row.keys : 0])),
         });
         io.log(`${length} tokens: pass keys ${configs.map((c) => `${c.name} ${row.found[c.name]}/${row.keys}`).join(', ')}`);
-        await save();
+        save();
       }
     }
   } finally {
     session.dispose();
   }
   const final = result();
-  await writeFile(file, `${JSON.stringify(final)}\n`);
+  writeResultsFile(file, final);
   return { result: final, file };
 }
 

@@ -2,7 +2,7 @@
 # On the GPU machine (no Node, no Vulkan loader): unpack what bench/device/pack.mjs put in .device/bench (carried by the
 # device tool), then run the bench bundle there with the given arguments, e.g.
 #   bash bench/device/run.sh --plans 0,1,2,4 --no-pipeline --out $OUT --tmp /tmp/models
-# Progress goes to stdout; the results JSON to --out.
+# Progress goes to stdout; the results (gzip-compressed JSON, .json.gz) to --out.
 set -euo pipefail
 cd "$(dirname "$0")/../../.device/bench"
 for f in gl/*.deb; do dpkg -x "$f" /; done

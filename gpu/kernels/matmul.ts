@@ -211,9 +211,9 @@ const MANY_ROWS = 8192;
 
 /**
  * Q8_0's decode layout by shape, from the H100 layout sweep (bench/matvecSweep.ts) of
- * bench/results/2026-11-22-17-39-21-device-nvidia-580-159-04-580-159-4-0.json (Qwen2.5-Coder-1.5B: each weight
+ * bench/results/2026-11-22-17-39-21-device-nvidia-580-159-04-580-159-4-0.json.gz (Qwen2.5-Coder-1.5B: each weight
  * within 3.5 % of its fastest layout; all five 1.10× faster than with the former 256/128/4) and the Llama-3.2-1B
- * ffn_down and LM head rows of 2026-11-22-17-35-34-device-….json (within 0.6 %; that sweep's attn_output, gate/up
+ * ffn_down and LM head rows of 2026-11-22-17-35-34-device-….json.gz (within 0.6 %; that sweep's attn_output, gate/up
  * and 256-thread qkv rows are up to 2.3× slower than the same file's decode profile at the same layout, as if
  * something else ran on the GPU meanwhile, so they were left out).
  * - Many rows (gate/up 16384-17920, LM head 128256-151936): 32 threads per group, 4 rows each; 128-thread groups

@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { after, before, test } from 'node:test';
 import { cardBegin, cardEnd, renderEval, writeCard } from '../../eval/report';
 import { runEval } from '../../eval/run';
@@ -97,7 +98,8 @@ test('the evaluation runs end to end through the engine and writes results the m
   assert.match(result.model.sha256, /^[0-9a-f]{64}$/);
   assert.equal(result.device.isSoftware, gpu.summary.isSoftware);
   assert.match(result.runtime.webgpu, /^\d+\.\d+\.\d+$/, 'the webgpu version is found from a CommonJS bundle too');
-  assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), JSON.parse(JSON.stringify(result)), 'the results file holds the result');
+  assert.ok(file.endsWith('.json.gz'), `${file}: results are written gzip-compressed`);
+  assert.deepEqual(JSON.parse(gunzipSync(readFileSync(file)).toString('utf8')), JSON.parse(JSON.stringify(result)), 'the results file holds the result');
   assert.ok(lines.some((l) => l.includes('pass keys')), 'progress is logged');
 
   // The model card: only the marked section changes.
