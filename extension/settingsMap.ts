@@ -52,7 +52,11 @@ export interface SettingInspection {
  * undefined: then model/load carries no page size and the engine uses the model's recommendation.
  */
 export function explicitPageSize(inspected: SettingInspection | undefined): number | undefined {
-  const valid = (v: unknown): v is number => pageSizes.includes(v as (typeof pageSizes)[number]);
+  return mostSpecific(inspected, (v) => pageSizes.includes(v as (typeof pageSizes)[number]));
+}
+
+/** The value of the most specific scope (folder, workspace, user) that the user set to a valid value. */
+function mostSpecific(inspected: SettingInspection | undefined, valid: (v: unknown) => boolean): number | undefined {
   return [inspected?.workspaceFolderValue, inspected?.workspaceValue, inspected?.globalValue].find(valid) as number | undefined;
 }
 
@@ -69,8 +73,7 @@ export function pageSizeInUse(explicit: number | undefined, recommended: number 
  * else undefined: then the model's recommendation applies.
  */
 export function explicitDenseLayers(inspected: SettingInspection | undefined): number | undefined {
-  const valid = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
-  return [inspected?.workspaceFolderValue, inspected?.workspaceValue, inspected?.globalValue].find(valid) as number | undefined;
+  return mostSpecific(inspected, (v) => Number.isInteger(v) && (v as number) >= 0);
 }
 
 /**
