@@ -156,7 +156,7 @@ export function evalLayers(
   cfg: Pick<ModelConfig, 'layers' | 'recommendedDenseLayers' | 'recommendedAttentionLayers'>,
 ): { denseLayers: number; attentionLayers: number } {
   return {
-    denseLayers: Math.min(resolveDenseLayers(o.denseLayers, cfg.recommendedDenseLayers), cfg.layers),
+    denseLayers: resolveDenseLayers(o.denseLayers, cfg.recommendedDenseLayers, cfg.layers),
     attentionLayers: resolveAttentionLayers(o.attentionLayers, cfg.recommendedAttentionLayers, cfg.layers),
   };
 }

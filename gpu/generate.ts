@@ -70,8 +70,9 @@ export async function generate(argv: string[]): Promise<number> {
       mode: a.mode,
       // The budget counts tokens; pages are whole, the last (partial) page included. Clamped to the cache's pages.
       pageBudget: Math.min(Math.floor(budget / pageSize), engine.info.kv.maxPages),
-      denseLayers: Math.min(
-        resolveDenseLayers(a['dense-layers'] === undefined ? undefined : int('dense-layers', a['dense-layers']), engine.info.config.recommendedDenseLayers),
+      denseLayers: resolveDenseLayers(
+        a['dense-layers'] === undefined ? undefined : int('dense-layers', a['dense-layers']),
+        engine.info.config.recommendedDenseLayers,
         engine.info.config.layers,
       ),
       aggregation: a.aggregation,

@@ -16,9 +16,12 @@ export const samplingTopP = 0.95;
 /** Leading dense layers in Quest mode when neither the request nor the model (`questlens.dense_layers`) picks them. */
 export const defaultDenseLayers = 2;
 
-/** The dense layers a Quest answer uses: the request's wins, then the model's recommendation, then defaultDenseLayers. */
-export function resolveDenseLayers(explicit: number | undefined, recommended: number | undefined): number {
-  return explicit ?? recommended ?? defaultDenseLayers;
+/**
+ * The dense layers a Quest answer uses: the request's wins, then the model's recommendation, then defaultDenseLayers;
+ * at most the model's layers (a setting meant for a deeper model still works).
+ */
+export function resolveDenseLayers(explicit: number | undefined, recommended: number | undefined, layers: number): number {
+  return Math.min(explicit ?? recommended ?? defaultDenseLayers, layers);
 }
 
 /** What decodePlan checks a request against: the cache as loaded and the model's shape and recommendation. */
@@ -51,14 +54,14 @@ export function decodePlan(d: DecodeSettings, shape: DecodeShape): DecodePlan {
     if (!(Number.isInteger(d.tokenBudget) && d.tokenBudget >= pageSize)) {
       throw new SettingsError(`tokenBudget (${d.tokenBudget}) must be an integer of at least one page (pageSize ${pageSize} tokens)`);
     }
-    const denseLayers = resolveDenseLayers(d.denseLayers, shape.recommendedDenseLayers);
-    if (!(Number.isInteger(denseLayers) && denseLayers >= 0)) {
-      throw new SettingsError(`denseLayers (${denseLayers}) must be an integer >= 0`);
+    // The request's value is checked as given; a recommendation was checked when the model was read.
+    if (d.denseLayers !== undefined && !(Number.isInteger(d.denseLayers) && d.denseLayers >= 0)) {
+      throw new SettingsError(`denseLayers (${d.denseLayers}) must be an integer >= 0`);
     }
     quest = {
       mode: 'quest',
       pageBudget: Math.min(Math.floor(d.tokenBudget / pageSize), maxPages),
-      denseLayers: Math.min(denseLayers, layers),
+      denseLayers: resolveDenseLayers(d.denseLayers, shape.recommendedDenseLayers, layers),
       aggregation: d.aggregation,
     };
   }

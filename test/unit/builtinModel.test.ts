@@ -76,8 +76,8 @@ test('the built-in model recommends 4 dense layers and attention from its last 2
   const cfg = readModelConfig(await readGguf(builtinModelPath(join(repoRoot, 'dist'))));
   assert.deepEqual([cfg.layers, cfg.recommendedDenseLayers, cfg.recommendedAttentionLayers], [8, 4, 2]);
   // What `quest-lens ask` (decodePlan) and the engine's load use without --dense-layers / attentionLayers.
-  assert.equal(resolveDenseLayers(undefined, cfg.recommendedDenseLayers), 4);
-  assert.equal(resolveDenseLayers(2, cfg.recommendedDenseLayers), 2);
+  assert.equal(resolveDenseLayers(undefined, cfg.recommendedDenseLayers, cfg.layers), 4);
+  assert.equal(resolveDenseLayers(2, cfg.recommendedDenseLayers, cfg.layers), 2);
   assert.equal(resolveAttentionLayers(undefined, cfg.recommendedAttentionLayers, cfg.layers), 2);
   assert.equal(resolveAttentionLayers(4, cfg.recommendedAttentionLayers, cfg.layers), 4);
 });

@@ -11,12 +11,14 @@ import { decodePlan, defaultDenseLayers, resolveDenseLayers } from '../../gpu/se
 const quest: DecodeSettings = { mode: 'quest', tokenBudget: 64, aggregation: 'sum', temperature: 0, maxAnswerTokens: 8, seed: 0 };
 const shape = { pageSize: 8, maxPages: 100, layers: 8 };
 
-test('resolveDenseLayers: the request\'s dense layers win, then the model\'s recommendation, then 2', () => {
+test('resolveDenseLayers: the request\'s dense layers win, then the model\'s recommendation, then 2; clamped to the layers', () => {
   assert.equal(defaultDenseLayers, 2);
-  assert.equal(resolveDenseLayers(1, 4), 1);
-  assert.equal(resolveDenseLayers(0, 4), 0, '0 is an explicit choice, not absent');
-  assert.equal(resolveDenseLayers(undefined, 4), 4);
-  assert.equal(resolveDenseLayers(undefined, undefined), 2);
+  assert.equal(resolveDenseLayers(1, 4, 8), 1);
+  assert.equal(resolveDenseLayers(0, 4, 8), 0, '0 is an explicit choice, not absent');
+  assert.equal(resolveDenseLayers(undefined, 4, 8), 4);
+  assert.equal(resolveDenseLayers(undefined, undefined, 8), 2);
+  assert.equal(resolveDenseLayers(undefined, undefined, 1), 1, 'a model of fewer layers: all of them');
+  assert.equal(resolveDenseLayers(30, 4, 8), 8);
 });
 
 test('decodePlan: absent denseLayers follow the model (questlens.dense_layers), else 2; clamped to the layers', () => {
