@@ -109,12 +109,10 @@ export class BpeEncoder {
 
   /** One word too long to merge in one step: its pieces, one per step. */
   private *longWordSteps(word: string, out: number[]): Generator<void, void, undefined> {
-    if (this.pre.ignoreMerges) {
-      const whole = this.v.tokenToId.get(toByteLevel(word));
-      if (whole !== undefined) {
-        out.push(whole);
-        return;
-      }
+    const whole = this.wholeWord(word);
+    if (whole !== undefined) {
+      out.push(whole);
+      return;
     }
     const bytes = utf8Bytes(word);
     const joined = this.joinedPairs();
@@ -123,9 +121,7 @@ export class BpeEncoder {
     while (from < n) {
       let cut = Math.min(n, from + this.pieceBytes);
       while (cut < n && joined[bytes[cut - 1] * 256 + bytes[cut]]) cut++;
-      const ids: number[] = [];
-      for (let i = from; i < cut; i++) ids.push(this.byteIds[bytes[i]]);
-      for (const id of ids.length <= scanLimit ? this.mergeByScan(ids) : this.mergeByHeap(ids)) out.push(id);
+      for (const id of this.mergeBytes(bytes, from, cut)) out.push(id);
       from = cut;
       yield;
     }
@@ -144,12 +140,21 @@ export class BpeEncoder {
   }
 
   private encodeWord(word: string): readonly number[] {
-    if (this.pre.ignoreMerges) {
-      const whole = this.v.tokenToId.get(toByteLevel(word));
-      if (whole !== undefined) return [whole];
-    }
+    const whole = this.wholeWord(word);
+    if (whole !== undefined) return [whole];
+    const bytes = utf8Bytes(word);
+    return this.mergeBytes(bytes, 0, bytes.length);
+  }
+
+  /** With a pre-tokenizer that ignores merges (llama-3), a word that is a token as a whole is that token. */
+  private wholeWord(word: string): number | undefined {
+    return this.pre.ignoreMerges ? this.v.tokenToId.get(toByteLevel(word)) : undefined;
+  }
+
+  /** bytes[from, to) as single-byte tokens, merged. */
+  private mergeBytes(bytes: ArrayLike<number>, from: number, to: number): number[] {
     const ids: number[] = [];
-    for (const b of utf8Bytes(word)) ids.push(this.byteIds[b]);
+    for (let i = from; i < to; i++) ids.push(this.byteIds[bytes[i]]);
     return ids.length <= scanLimit ? this.mergeByScan(ids) : this.mergeByHeap(ids);
   }
 
