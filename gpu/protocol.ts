@@ -9,6 +9,7 @@
 import type { ContextManifest, SkippedFile } from '../extension/context/manifest';
 import type { ReaderPhase } from '../extension/context/packContext';
 import type { AdapterSummary } from './device';
+import type { Aggregation } from './kernels/pageScore';
 import type { MemoryPlan } from './engine';
 import type { Citation } from './citation';
 import type { SelectionTrace, TraceStep } from './trace';
@@ -39,7 +40,10 @@ export interface DecodeSettings {
   readonly tokenBudget: number;
   /** Leading layers that always attend densely (quest mode); absent: the model's `questlens.dense_layers`, else 2. */
   readonly denseLayers?: number;
-  readonly aggregation: 'max' | 'sum';
+  /** How a KV head combines its query heads' page bounds (kernels/pageScore.ts). */
+  readonly aggregation: Aggregation;
+  /** Leading pages every sparse layer reads whatever their scores (the attention sink), within the budget; default 0. */
+  readonly sinkPages?: number;
   /** <= 0: greedy. */
   readonly temperature: number;
   readonly maxAnswerTokens: number;

@@ -33,8 +33,8 @@ import type { RunState } from './runState';
  */
 interface DecodeAttention {
   readonly dense: AttentionDecodeOp;
-  /** Per aggregation: pageScore. */
-  readonly score: Readonly<Record<Aggregation, Dispatch>>;
+  /** Per aggregation: pageScore (and pageMass for `mass`). */
+  readonly score: Readonly<Record<Aggregation, readonly Dispatch[]>>;
   /** selectPages per workgroup size (selectPagesWorkgroups), ascending. */
   readonly select: readonly { readonly threads: number; readonly dispatch: Dispatch }[];
   /** The sparse attention per split count (sparseSplitChoices), ascending. */
@@ -67,6 +67,8 @@ export interface QuestSettings {
   /** Layers 0 .. denseLayers-1 always attend densely. */
   readonly denseLayers: number;
   readonly aggregation: Aggregation;
+  /** Leading pages each sparse layer always reads, within pageBudget (the attention sink); default 0. */
+  readonly sinkPages?: number;
 }
 
 export class Forward {
@@ -87,7 +89,7 @@ export class Forward {
     private readonly greedy: readonly Dispatch[],
     /** uniform {heads, kvHeads, headDim, nScored, maxPages}: rewritten each step. */
     private readonly scoreParams: GPUBuffer,
-    /** uniform {nScored, pageBudget, maxPages}: rewritten each step. */
+    /** uniform {nScored, pageBudget, maxPages, sinkPages}: rewritten each step. */
     private readonly selectParams: GPUBuffer,
     /** (layers, kvHeads, maxPages) u32 page ids chosen by selectPages; one (kvHeads, maxPages) buffer per layer. */
     readonly pageIds: readonly GPUBuffer[],
@@ -133,7 +135,7 @@ export class Forward {
     const { heads, kvHeads, headDim } = this.cfg;
     const maxPages = this.cache.layout.maxPages;
     queue.writeBuffer(this.scoreParams, 0, pageScoreParams({ heads, kvHeads, headDim, maxPages, kvType: this.cache.layout.kvType, aggregation: quest.aggregation }, nScored));
-    queue.writeBuffer(this.selectParams, 0, selectPagesParams({ kvHeads, maxPages, pageBudget: quest.pageBudget }, nScored));
+    queue.writeBuffer(this.selectParams, 0, selectPagesParams({ kvHeads, maxPages, pageBudget: quest.pageBudget, sinkPages: quest.sinkPages ?? 0 }, nScored));
   }
 
   /**
@@ -155,7 +157,7 @@ export class Forward {
       const sparse = quest.mode === 'quest' && l >= quest.denseLayers;
       const op = sparse ? a.sparse[sparseAt].op : a.dense;
       list.push(...d.pre[l], ...this.kvAppend[l].dispatches(1));
-      if (sparse) list.push(a.score[quest.aggregation], a.select[select].dispatch);
+      if (sparse) list.push(...a.score[quest.aggregation], a.select[select].dispatch);
       list.push(...(attention && op.massDispatches ? op.massDispatches : op.dispatches(1)));
       list.push(...d.post[l]);
     }
@@ -207,7 +209,9 @@ export async function buildForward(
   const prefillAttention: KvRunOp[] = [];
   const decodeAttention: DecodeAttention[] = [];
   const scoreParams = own(k.uniform('pageScore.params', new ArrayBuffer(20)));
-  const selectParams = own(k.uniform('selectPages.params', new ArrayBuffer(12)));
+  const selectParams = own(k.uniform('selectPages.params', new ArrayBuffer(16)));
+  // One per-query-head bounds scratch for every layer's `mass` aggregation: layers run one after another.
+  const headScore = own(createStorage(gpu, 'pageScore.headScore', cfg.heads * maxPages * 4));
   const pageIds: GPUBuffer[] = [];
   const pageCount: GPUBuffer[] = [];
   const pageScores: GPUBuffer[] = [];
@@ -233,7 +237,7 @@ export async function buildForward(
     pageScores.push(scores);
     const mass = l >= cfg.layers - attentionMass.layers ? { mass: attentionMass } : {};
     const scoreShape = { heads: cfg.heads, kvHeads: cfg.kvHeads, headDim: cfg.headDim, maxPages, kvType: cache.layout.kvType };
-    const scoreBuffers = { q: state.q, pageMeta: cache.pageMeta[l], pageTable: cache.pageTable, pageScore: scores, params: scoreParams };
+    const scoreBuffers = { q: state.q, pageMeta: cache.pageMeta[l], pageTable: cache.pageTable, pageScore: scores, headScore, params: scoreParams };
     const select = [];
     for (const threads of selectThreads) {
       const selectBuffers = { pageScore: scores, pageIds: ids, pageCount: count, params: selectParams };
@@ -249,6 +253,7 @@ export async function buildForward(
       score: {
         max: await pageScore(k, scoreBuffers, { ...scoreShape, aggregation: 'max' }),
         sum: await pageScore(k, scoreBuffers, { ...scoreShape, aggregation: 'sum' }),
+        mass: await pageScore(k, scoreBuffers, { ...scoreShape, aggregation: 'mass' }),
       },
       select,
       sparse,

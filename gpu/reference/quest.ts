@@ -1,9 +1,10 @@
 // float64 reference of Quest's decode-time selection (tests only): page scores from pageMeta, top-k per KV head
-// with the last page always read, and attention over the selected pages only.
+// with the forced pages (leading sink pages, the last page) always read, and attention over the selected pages only.
+import type { Aggregation } from '../kernels/pageScore';
 
 /**
  * pageScore (kvHeads, nScored) for q (heads, headDim) and pageMeta (pages, kvHeads, 2, headDim) [0]=max [1]=min,
- * aggregated over each KV head's query group by max or sum.
+ * aggregated over each KV head's query group.
  */
 export function pageScoreRef(
   q: ArrayLike<number>,
@@ -12,23 +13,36 @@ export function pageScoreRef(
   kvHeads: number,
   headDim: number,
   nScored: number,
-  aggregation: 'max' | 'sum',
+  aggregation: Aggregation,
 ): Float64Array[] {
   const group = heads / kvHeads;
   const out: Float64Array[] = [];
   for (let kv = 0; kv < kvHeads; kv++) {
-    const row = new Float64Array(nScored);
-    for (let page = 0; page < nScored; page++) {
-      const meta = (page * kvHeads + kv) * 2 * headDim;
-      let agg = aggregation === 'sum' ? 0 : -Infinity;
-      for (let g = 0; g < group; g++) {
-        const h = kv * group + g;
+    // (group, nScored) each query head's upper bound of q·k over each page's keys.
+    const bounds = Array.from({ length: group }, (_, g) => {
+      const h = kv * group + g;
+      const row = new Float64Array(nScored);
+      for (let page = 0; page < nScored; page++) {
+        const meta = (page * kvHeads + kv) * 2 * headDim;
         let s = 0;
         for (let i = 0; i < headDim; i++) {
           const qi = q[h * headDim + i];
           s += Math.max(qi * pageMeta[meta + i], qi * pageMeta[meta + headDim + i]);
         }
-        agg = aggregation === 'sum' ? agg + s : Math.max(agg, s);
+        row[page] = s;
+      }
+      return row;
+    });
+    const peaks = bounds.map((row) => row.reduce((m, s) => Math.max(m, s), -Infinity));
+    const scale = 1 / Math.sqrt(headDim);
+    const row = new Float64Array(nScored);
+    for (let page = 0; page < nScored; page++) {
+      let agg = aggregation === 'max' ? -Infinity : 0;
+      for (let g = 0; g < group; g++) {
+        const s = bounds[g][page];
+        if (aggregation === 'max') agg = Math.max(agg, s);
+        else if (aggregation === 'sum') agg += s;
+        else agg += Math.exp((s - peaks[g]) * scale);
       }
       row[page] = agg;
     }
@@ -38,11 +52,14 @@ export function pageScoreRef(
 }
 
 /**
- * Page indices read by one KV head: the top min(pageBudget - 1, nScored) pages by score (ties: lowest index
- * first), then the last page (index nScored); ascending.
+ * Page indices read by one KV head, ascending: k = min(pageBudget − 1, nScored) pages, of which the first
+ * min(sinkPages, k) are pages 0, 1, … and the rest the highest scores among the other pages (ties: lowest index
+ * first); then the last page (index nScored).
  */
-export function selectPagesRef(scores: ArrayLike<number>, nScored: number, pageBudget: number): number[] {
+export function selectPagesRef(scores: ArrayLike<number>, nScored: number, pageBudget: number, sinkPages = 0): number[] {
   const k = Math.min(pageBudget - 1, nScored);
-  const order = Array.from({ length: nScored }, (_, i) => i).sort((a, b) => scores[b] - scores[a] || a - b);
-  return [...order.slice(0, k).sort((a, b) => a - b), nScored];
+  const sinks = Math.min(sinkPages, k);
+  const rest = Array.from({ length: nScored - sinks }, (_, i) => i + sinks).sort((a, b) => scores[b] - scores[a] || a - b);
+  const chosen = [...Array.from({ length: sinks }, (_, i) => i), ...rest.slice(0, k - sinks)];
+  return [...chosen.sort((a, b) => a - b), nScored];
 }

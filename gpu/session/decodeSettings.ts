@@ -8,6 +8,7 @@
 import type { GenerateOptions } from '../engine';
 import { SettingsError } from '../engine';
 import type { QuestSettings } from '../forward/forward';
+import { aggregations } from '../kernels/pageScore';
 import type { DecodeSettings } from '../protocol';
 
 export const samplingTopK = 40;
@@ -43,7 +44,7 @@ export interface DecodePlan {
 export function decodePlan(d: DecodeSettings, shape: DecodeShape): DecodePlan {
   const { pageSize, maxPages, layers } = shape;
   if (d.mode !== 'dense' && d.mode !== 'quest') throw new SettingsError(`mode ('${String(d.mode)}') must be 'dense' or 'quest'`);
-  if (d.aggregation !== 'max' && d.aggregation !== 'sum') throw new SettingsError(`aggregation ('${String(d.aggregation)}') must be 'max' or 'sum'`);
+  if (!aggregations.includes(d.aggregation)) throw new SettingsError(`aggregation ('${String(d.aggregation)}') must be one of ${aggregations.map((a) => `'${a}'`).join(', ')}`);
   if (!(Number.isInteger(d.maxAnswerTokens) && d.maxAnswerTokens >= 1)) {
     throw new SettingsError(`maxAnswerTokens (${d.maxAnswerTokens}) must be an integer >= 1`);
   }
@@ -58,11 +59,15 @@ export function decodePlan(d: DecodeSettings, shape: DecodeShape): DecodePlan {
     if (d.denseLayers !== undefined && !(Number.isInteger(d.denseLayers) && d.denseLayers >= 0)) {
       throw new SettingsError(`denseLayers (${d.denseLayers}) must be an integer >= 0`);
     }
+    if (d.sinkPages !== undefined && !(Number.isInteger(d.sinkPages) && d.sinkPages >= 0)) {
+      throw new SettingsError(`sinkPages (${d.sinkPages}) must be an integer >= 0`);
+    }
     quest = {
       mode: 'quest',
       pageBudget: Math.min(Math.floor(d.tokenBudget / pageSize), maxPages),
       denseLayers: resolveDenseLayers(d.denseLayers, shape.recommendedDenseLayers, layers),
       aggregation: d.aggregation,
+      sinkPages: d.sinkPages ?? 0,
     };
   }
   return {

@@ -1,5 +1,5 @@
-// Quest's selection kernels against the float64 reference: pageScore (both aggregations, GQA groups, a scattered
-// page table) and selectPages (top-k with the last page, ties, budgets below and above the page count).
+// Quest's selection kernels against the float64 reference: pageScore (every aggregation, GQA groups, a scattered
+// page table) and selectPages (top-k with the last page and sink pages, ties, budgets below and above the page count).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createStorage, createStorageWith, readBuffer, readF32 } from '../../gpu/buffers';
@@ -35,6 +35,8 @@ interface Case {
   selectWorkgroup?: number;
   /** pageMeta's element type (default f32). */
   kvType?: KvType;
+  /** selectPages' leading pages always read (default 0). */
+  sinkPages?: number;
 }
 
 // GQA groups 1/2/3/4/6/7, head dims 8..128, page counts that are no multiple of a pass (1 page to 700), budgets
@@ -56,13 +58,16 @@ const cases: Case[] = [
   { heads: 12, kvHeads: 2, headDim: 128, nScored: 77, pageBudget: 20, kvType: 'f16' },
   { heads: 8, kvHeads: 2, headDim: 64, nScored: 1500, pageBudget: 129, selectWorkgroup: 512 },
   { heads: 8, kvHeads: 2, headDim: 64, nScored: 600, pageBudget: 33, selectWorkgroup: 32, cachedKeys: 250 },
+  { heads: 6, kvHeads: 2, headDim: 64, nScored: 2047, pageBudget: 128, sinkPages: 1 },
+  { heads: 6, kvHeads: 3, headDim: 32, nScored: 45, pageBudget: 9, sinkPages: 3, cachedKeys: 20 },
+  { heads: 4, kvHeads: 2, headDim: 16, nScored: 10, pageBudget: 4, sinkPages: 5 },
 ];
 
 for (const c of cases) {
-  for (const aggregation of ['sum', 'max'] as const) {
+  for (const aggregation of ['sum', 'max', 'mass'] as const) {
     const name = `heads ${c.heads}/${c.kvHeads} headDim ${c.headDim} pages ${c.nScored} budget ${c.pageBudget} ${aggregation}` +
       (c.workgroups ? ` ${c.workgroups} workgroups` : '') + (c.cachedKeys ? ` ${c.cachedKeys} cached keys` : '') + (c.kvType ? ` ${c.kvType}` : '') +
-      (c.selectWorkgroup ? ` selectPages ${c.selectWorkgroup} threads` : '');
+      (c.selectWorkgroup ? ` selectPages ${c.selectWorkgroup} threads` : '') + (c.sinkPages ? ` ${c.sinkPages} sink pages` : '');
     test(`pageScore and selectPages match the reference: ${name}`, () => checkCase(c, aggregation));
   }
 }
@@ -89,9 +94,10 @@ async function checkCase(c: Case, aggregation: Aggregation): Promise<void> {
     pageTable: createStorageWith(gpu, 'pageTable', new Uint32Array(perm)),
     // Filled with a marker: pages past nScored must be left alone.
     pageScore: createStorageWith(gpu, 'pageScore', new Float32Array(c.kvHeads * maxPages).fill(-7)),
+    headScore: createStorage(gpu, 'headScore', c.heads * maxPages * 4),
   };
   const params = kernels.uniform('pageScore.params', pageScoreParams(shape, c.nScored).buffer as ArrayBuffer);
-  const selShape = { kvHeads: c.kvHeads, maxPages, pageBudget: c.pageBudget, cachedKeys: c.cachedKeys, workgroup: c.selectWorkgroup };
+  const selShape = { kvHeads: c.kvHeads, maxPages, pageBudget: c.pageBudget, sinkPages: c.sinkPages, cachedKeys: c.cachedKeys, workgroup: c.selectWorkgroup };
   const selBuffers = {
     pageScore: scoreBuffers.pageScore,
     pageIds: createStorage(gpu, 'pageIds', c.kvHeads * maxPages * 4),
@@ -99,7 +105,7 @@ async function checkCase(c: Case, aggregation: Aggregation): Promise<void> {
     params: kernels.uniform('selectPages.params', selectPagesParams(selShape, c.nScored).buffer as ArrayBuffer),
   };
   const dispatches = [
-    await pageScore(kernels, { ...scoreBuffers, params }, shape),
+    ...(await pageScore(kernels, { ...scoreBuffers, params }, shape)),
     await selectPages(kernels, selBuffers, selShape),
   ];
   const enc = gpu.device.createCommandEncoder();
@@ -115,7 +121,7 @@ async function checkCase(c: Case, aggregation: Aggregation): Promise<void> {
     expectMatches(`pageScore kv ${kv}`, gpuRow, ref[kv], { atol: 1e-4, rtol: 1e-5 });
     assert.deepEqual([...scores.subarray(kv * maxPages + c.nScored, (kv + 1) * maxPages)], [-7, -7, -7], `pageScore kv ${kv}: pages past nScored untouched`);
     // Selection is checked exactly on the GPU's own scores, so rounding cannot reorder near-ties.
-    const want = selectPagesRef(gpuRow, c.nScored, c.pageBudget);
+    const want = selectPagesRef(gpuRow, c.nScored, c.pageBudget, c.sinkPages);
     assert.equal(counts[kv], want.length, `pageCount kv ${kv}`);
     assert.deepEqual([...selected.subarray(kv * maxPages, kv * maxPages + want.length)], want, `pageIds kv ${kv}`);
   }
@@ -123,12 +129,12 @@ async function checkCase(c: Case, aggregation: Aggregation): Promise<void> {
 }
 
 /** Runs selectPages on given scores (one row per KV head) and returns each head's page list. */
-async function selectOn(rows: Float32Array[], nScored: number, pageBudget: number, cachedKeys?: number, workgroup?: number): Promise<number[][]> {
+async function selectOn(rows: Float32Array[], nScored: number, pageBudget: number, cachedKeys?: number, workgroup?: number, sinkPages?: number): Promise<number[][]> {
   const { gpu, kernels } = await testGpu();
   const maxPages = nScored + 1;
   const scores = new Float32Array(rows.length * maxPages);
   rows.forEach((r, kv) => scores.set(r.subarray(0, nScored), kv * maxPages));
-  const shape = { kvHeads: rows.length, maxPages, pageBudget, cachedKeys, workgroup };
+  const shape = { kvHeads: rows.length, maxPages, pageBudget, cachedKeys, workgroup, sinkPages };
   const b = {
     pageScore: createStorageWith(gpu, 'pageScore', scores),
     pageIds: createStorage(gpu, 'pageIds', rows.length * maxPages * 4),
@@ -162,6 +168,75 @@ test('selectPages equals the reference on crowded, tied, signed and outlying sco
       rows.forEach(([name, r], kv) => assert.deepEqual(got[kv], selectPagesRef(r, n, budget), `${name}, ${what}`));
     }
   }
+});
+
+test('selectPages reads the sink pages first, above any score, within the budget', async () => {
+  const n = 997;
+  const next = rng(9);
+  const rows: [string, Float32Array][] = [
+    ['signed', Float32Array.from({ length: n }, () => (next() - 0.5) * 1e3)],
+    ['infinities', Float32Array.from({ length: n }, (_, i) => [Infinity, 3, -Infinity, 0, Infinity][i % 5])],
+    ['sinks scored lowest', Float32Array.from({ length: n }, (_, i) => (i < 4 ? -1e30 : i))],
+  ];
+  for (const [budget, sinkPages] of [[2, 1], [7, 4], [7, 6], [7, 9], [64, 1], [n + 1, 3]]) {
+    for (const cachedKeys of [undefined, 2]) {
+      const got = await selectOn(rows.map(([, r]) => r), n, budget, cachedKeys, undefined, sinkPages);
+      rows.forEach(([name, r], kv) => {
+        const want = selectPagesRef(r, n, budget, sinkPages);
+        assert.deepEqual(got[kv], want, `${name}, budget ${budget}, ${sinkPages} sink pages, cached ${cachedKeys ?? 'all'}`);
+        const sinks = Math.min(sinkPages, budget - 1);
+        assert.deepEqual(want.slice(0, sinks), Array.from({ length: sinks }, (_, i) => i), `${name}: the sink pages lead`);
+      });
+    }
+  }
+});
+
+test('pageScore mass: a page one small query head needs outranks a page a large head mildly prefers', async () => {
+  // One KV head, two query heads of 4 dims. Head 0's query is 100x head 1's. Page 0 suits head 1 alone (bound 8
+  // against its 0 elsewhere: e^(8/2) ≈ 55 times its other pages); page 1 suits head 0 a little more than page 2
+  // does (200 vs 150 raw: both far above the rest). sum ranks page 1 then 2; mass ranks page 1, then page 0.
+  const { gpu, kernels } = await testGpu();
+  const headDim = 4;
+  const q = new Float32Array([100, 0, 0, 0, 0, 1, 0, 0]);
+  const keys = [
+    [0, 8, 0, 0],
+    [2, 0, 0, 0],
+    [1.5, 0, 0, 0],
+    [0, 0, 0, 0],
+    [0, 0, 0, 0], // the last page: read, never scored
+  ];
+  // pageMeta (pages, 1, 2, headDim): pages of one key, max = min = the key.
+  const meta = new Float32Array(keys.flatMap((k) => [...k, ...k]));
+  const nScored = keys.length - 1;
+  const ranks: Record<string, number[]> = {};
+  for (const aggregation of ['sum', 'mass'] as const) {
+    const shape = { heads: 2, kvHeads: 1, headDim, maxPages: nScored + 1, kvType: 'f32' as const, aggregation };
+    const b = {
+      q: createStorageWith(gpu, 'q', q),
+      pageMeta: createStorageWith(gpu, 'pageMeta', meta),
+      pageTable: createStorageWith(gpu, 'pageTable', new Uint32Array([0, 1, 2, 3, 4])),
+      pageScore: createStorage(gpu, 'pageScore', (nScored + 1) * 4),
+      headScore: createStorage(gpu, 'headScore', 2 * (nScored + 1) * 4),
+      params: kernels.uniform('p', pageScoreParams(shape, nScored).buffer as ArrayBuffer),
+    };
+    const enc = gpu.device.createCommandEncoder();
+    encodeDispatches(enc, await pageScore(kernels, b, shape));
+    gpu.device.queue.submit([enc.finish()]);
+    const scores = await readF32(gpu, b.pageScore, nScored);
+    expectMatches(`pageScore ${aggregation}`, scores, pageScoreRef(q, meta, 2, 1, headDim, nScored, aggregation)[0], { atol: 1e-5, rtol: 1e-5 });
+    ranks[aggregation] = selectPagesRef(scores, nScored, 3).slice(0, 2);
+    for (const x of Object.values(b)) x.destroy();
+  }
+  assert.deepEqual(ranks, { sum: [1, 2], mass: [0, 1] });
+});
+
+test('pageScore refuses mass without a headScore buffer, naming it', async () => {
+  const { gpu, kernels } = await testGpu();
+  const shape = { heads: 2, kvHeads: 1, headDim: 4, maxPages: 4, kvType: 'f32' as const, aggregation: 'mass' as const };
+  const buf = (n: number) => createStorage(gpu, 'b', n);
+  const b = { q: buf(32), pageMeta: buf(128), pageTable: buf(16), pageScore: buf(16), params: kernels.uniform('p', pageScoreParams(shape, 3).buffer as ArrayBuffer) };
+  await assert.rejects(pageScore(kernels, b, shape), /aggregation 'mass' needs a headScore buffer/);
+  await assert.rejects(pageScore(kernels, { ...b, headScore: buf(16) }, shape), /headScore holds 16 B, needs heads\*maxPages\*4 = 32/);
 });
 
 test('selectPages breaks ties at the threshold by the lowest page index', async () => {
