@@ -22,7 +22,6 @@ export const evalUsage = `usage: npm run eval -- [options]          (node dist/e
   --page-size P           tokens per KV page (default the model's questlens.page_size, else 16)
   --dense-layers L        leading layers dense in quest mode (default the model's questlens.dense_layers, else 2)
   --aggregation max|sum|mass  page score over a KV head's query heads (default sum)
-  --sink-pages N          leading pages every sparse layer reads whatever their scores (default 0)
   --attention-layers N    last layers whose attention the citations count (default the model's questlens.attention_layers, else 4)
   --seed S                package order, question choice and pass keys (default 1)
   --time-limit S          seconds; no new workspace or pass key starts after each length's share (GPU: 420; software: none)
@@ -58,7 +57,6 @@ export interface EvalOptions {
   /** --dense-layers; absent: the model's recommendation, else 2 (resolveDenseLayers, once the model is read). */
   readonly denseLayers: number | undefined;
   readonly aggregation: Aggregation;
-  readonly sinkPages: number;
   /** --attention-layers; absent: the model's recommendation, else 4 (resolveAttentionLayers). */
   readonly attentionLayers: number | undefined;
   readonly seed: number;
@@ -85,7 +83,6 @@ const spec = {
   'page-size': { type: 'string' },
   'dense-layers': { type: 'string' },
   aggregation: { type: 'string', default: 'sum' },
-  'sink-pages': { type: 'string', default: '0' },
   'attention-layers': { type: 'string' },
   seed: { type: 'string', default: '1' },
   'time-limit': { type: 'string' },
@@ -189,7 +186,6 @@ export function evalOptions(values: OptionValues, software: boolean): EvalOption
     pageSize,
     denseLayers: v('dense-layers') === undefined ? undefined : integer('dense-layers', v('dense-layers')!, 0),
     aggregation: aggregation as Aggregation,
-    sinkPages: integer('sink-pages', v('sink-pages') ?? spec['sink-pages'].default, 0),
     attentionLayers: v('attention-layers') === undefined ? undefined : integer('attention-layers', v('attention-layers')!, 1),
     seed: integer('seed', v('seed') ?? spec.seed.default, 0),
     timeLimit: timeLimit === 'none' ? Infinity : integer('time-limit', timeLimit, 1),

@@ -25,7 +25,7 @@ export function renderEval(r: EvalResult, file: string): string {
       `${r.device.description}${r.device.driver ? ` (${r.device.driver})` : ''}${r.device.isSoftware ? ' — a software adapter' : ''}; ` +
       `model \`${r.model.name}\` (${r.model.bytes} bytes, sha256 \`${r.model.sha256.slice(0, 16)}…\`, answer style ${r.model.answerStyle}, KV ${r.model.kvType}); ` +
       `${r.corpus.packages.length} held-out packages (\`heldout-questions.json\` sha256 \`${r.corpus.questionsSha256.slice(0, 16)}…\`). ` +
-      `Greedy; page size ${s.pageSize}; Quest keeps the first ${s.denseLayers} layers dense, aggregation ${s.aggregation}${s.sinkPages ? `, ${s.sinkPages} sink page${s.sinkPages > 1 ? 's' : ''}` : ''}; ` +
+      `Greedy; page size ${s.pageSize}; Quest keeps the first ${s.denseLayers} layers dense, aggregation ${s.aggregation}; ` +
       `every configuration answers from the same prefill. ${r.seconds.toFixed(0)} s in all.`,
   );
   const summary = (length: number, config: string, task: SummaryRow['task']) => r.summary.find((x) => x.length === length && x.config === config && x.task === task);

@@ -91,8 +91,6 @@ export interface EvalResult extends RunProvenance {
     readonly pageSize: number;
     readonly denseLayers: number;
     readonly aggregation: Aggregation;
-    /** Leading pages Quest always read; absent: an older run, before the option (0). */
-    readonly sinkPages?: number;
     /**
      * The layers whose attention the citations counted: --attention-layers, else the model's recommendation, else 4
      * (denseLayers likewise: --dense-layers, else the model's, else 2). null: an older run that used the engine's default 4.

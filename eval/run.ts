@@ -64,7 +64,7 @@ export async function runEval(o: EvalOptions, gpu: Gpu, io: EvalIo): Promise<{ r
   const pageSize = evalPageSize(o, cfg.recommendedPageSize);
   // Resolved once here, so that the results record the values used (the model's recommendations when no flag).
   const { denseLayers, attentionLayers } = evalLayers(o, cfg);
-  const dense: DecodeSettings = { mode: 'dense', tokenBudget: pageSize, denseLayers, aggregation: o.aggregation, sinkPages: o.sinkPages, temperature: 0, maxAnswerTokens: 1, seed: 0 };
+  const dense: DecodeSettings = { mode: 'dense', tokenBudget: pageSize, denseLayers, aggregation: o.aggregation, temperature: 0, maxAnswerTokens: 1, seed: 0 };
   const configs: { name: string; decode: DecodeSettings }[] = [
     { name: 'dense', decode: dense },
     ...o.budgets.map((b) => ({ name: `quest ${b}`, decode: { ...dense, mode: 'quest' as const, tokenBudget: b } })),
@@ -103,7 +103,6 @@ export async function runEval(o: EvalOptions, gpu: Gpu, io: EvalIo): Promise<{ r
       pageSize,
       denseLayers,
       aggregation: o.aggregation,
-      sinkPages: o.sinkPages,
       attentionLayers,
       seed: o.seed,
       timeLimitSeconds: Number.isFinite(o.timeLimit) ? o.timeLimit : null,

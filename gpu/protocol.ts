@@ -42,8 +42,6 @@ export interface DecodeSettings {
   readonly denseLayers?: number;
   /** How a KV head combines its query heads' page bounds (kernels/pageScore.ts). */
   readonly aggregation: Aggregation;
-  /** Leading pages every sparse layer reads whatever their scores (the attention sink), within the budget; default 0. */
-  readonly sinkPages?: number;
   /** <= 0: greedy. */
   readonly temperature: number;
   readonly maxAnswerTokens: number;

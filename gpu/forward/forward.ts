@@ -67,8 +67,6 @@ export interface QuestSettings {
   /** Layers 0 .. denseLayers-1 always attend densely. */
   readonly denseLayers: number;
   readonly aggregation: Aggregation;
-  /** Leading pages each sparse layer always reads, within pageBudget (the attention sink); default 0. */
-  readonly sinkPages?: number;
 }
 
 export class Forward {
@@ -89,7 +87,7 @@ export class Forward {
     private readonly greedy: readonly Dispatch[],
     /** uniform {heads, kvHeads, headDim, nScored, maxPages}: rewritten each step. */
     private readonly scoreParams: GPUBuffer,
-    /** uniform {nScored, pageBudget, maxPages, sinkPages}: rewritten each step. */
+    /** uniform {nScored, pageBudget, maxPages}: rewritten each step. */
     private readonly selectParams: GPUBuffer,
     /** (layers, kvHeads, maxPages) u32 page ids chosen by selectPages; one (kvHeads, maxPages) buffer per layer. */
     readonly pageIds: readonly GPUBuffer[],
@@ -135,7 +133,7 @@ export class Forward {
     const { heads, kvHeads, headDim } = this.cfg;
     const maxPages = this.cache.layout.maxPages;
     queue.writeBuffer(this.scoreParams, 0, pageScoreParams({ heads, kvHeads, headDim, maxPages, kvType: this.cache.layout.kvType, aggregation: quest.aggregation }, nScored));
-    queue.writeBuffer(this.selectParams, 0, selectPagesParams({ kvHeads, maxPages, pageBudget: quest.pageBudget, sinkPages: quest.sinkPages ?? 0 }, nScored));
+    queue.writeBuffer(this.selectParams, 0, selectPagesParams({ kvHeads, maxPages, pageBudget: quest.pageBudget }, nScored));
   }
 
   /**
@@ -209,7 +207,7 @@ export async function buildForward(
   const prefillAttention: KvRunOp[] = [];
   const decodeAttention: DecodeAttention[] = [];
   const scoreParams = own(k.uniform('pageScore.params', new ArrayBuffer(20)));
-  const selectParams = own(k.uniform('selectPages.params', new ArrayBuffer(16)));
+  const selectParams = own(k.uniform('selectPages.params', new ArrayBuffer(12)));
   // One per-query-head bounds scratch for every layer's `mass` aggregation: layers run one after another.
   const headScore = own(createStorage(gpu, 'pageScore.headScore', cfg.heads * maxPages * 4));
   const pageIds: GPUBuffer[] = [];

@@ -12,9 +12,8 @@ const massKernel: KernelDef = { name: 'pageMass', source: massSource, bindings: 
 
 /**
  * How a KV head combines its query heads' page bounds (Quest's kernels are MHA-only; models use GQA): `max` or `sum`
- * of the bounds, or `mass`: the sum over the group of each head's estimated attention weight
- * exp((bound − the head's highest bound) / √headDim), so that a page one head needs is not outvoted by heads whose
- * queries are larger (pageMass.wgsl, a second dispatch).
+ * of the bounds, or `mass`: the sum over the group of the attention each head would give the page if every key
+ * reached its page's bound, softmax(bound / √headDim) over the pages (pageMass.wgsl, a second dispatch).
  */
 export const aggregations = ['max', 'sum', 'mass'] as const;
 export type Aggregation = (typeof aggregations)[number];

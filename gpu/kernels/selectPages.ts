@@ -11,8 +11,6 @@ export interface SelectPagesShape {
   readonly maxPages: number;
   /** Pages read per KV head, the last page included: tokenBudget / pageSize, at least 1. */
   readonly pageBudget: number;
-  /** Leading pages always read, within the budget (default 0). */
-  readonly sinkPages?: number;
   /** Scores held in workgroup memory (the rest are read again per pass); default: what the adapter fits. */
   readonly cachedKeys?: number;
   /** Threads per workgroup, a power of two from 32 (default 256 on GPUs, 64 on software adapters). */
@@ -24,17 +22,16 @@ export interface SelectPagesBuffers {
   readonly pageScore: GPUBuffer; // (kvHeads, maxPages) f32
   readonly pageIds: GPUBuffer; //   (kvHeads, maxPages) u32 logical pages, ascending; the first pageCount are used
   readonly pageCount: GPUBuffer; // (kvHeads) u32
-  /** Params {nScored, pageBudget, maxPages, sinkPages} u32: the host rewrites nScored every step. */
+  /** Params {nScored, pageBudget, maxPages} u32: the host rewrites nScored every step. */
   readonly params: GPUBuffer;
 }
 
 export function selectPagesParams(s: SelectPagesShape, nScored: number): Uint32Array {
-  return new Uint32Array([nScored, s.pageBudget, s.maxPages, s.sinkPages ?? 0]);
+  return new Uint32Array([nScored, s.pageBudget, s.maxPages]);
 }
 
 export function checkSelectPages(b: SelectPagesBuffers, s: SelectPagesShape): void {
   checkShape(s.pageBudget >= 1, `selectPages: pageBudget (${s.pageBudget}) must be >= 1 (the last page is always read)`);
-  if (s.sinkPages !== undefined) checkShape(Number.isInteger(s.sinkPages) && s.sinkPages >= 0, `selectPages: sinkPages (${s.sinkPages}) must be an integer >= 0`);
   checkShape(b.pageScore.size >= s.kvHeads * s.maxPages * 4, `selectPages: pageScore holds ${b.pageScore.size} B, needs kvHeads*maxPages*4 = ${s.kvHeads * s.maxPages * 4}`);
   checkShape(b.pageIds.size >= s.kvHeads * s.maxPages * 4, `selectPages: pageIds holds ${b.pageIds.size} B, needs kvHeads*maxPages*4 = ${s.kvHeads * s.maxPages * 4}`);
   checkShape(b.pageCount.size >= s.kvHeads * 4, `selectPages: pageCount holds ${b.pageCount.size} B, needs kvHeads*4 = ${s.kvHeads * 4}`);

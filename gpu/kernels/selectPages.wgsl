@@ -1,6 +1,5 @@
-// Quest page selection: for each KV head, k = min(pageBudget - 1, nScored) pages: the first sinkPages pages (the
-// attention sink: a model's first tokens take the attention no other token wants), then the rest by pageScore; then
-// the last page, which is always read and counts against the budget. Output page indices ascend; ties at the k-th
+// Quest page selection: for each KV head, the top-k pages by pageScore (k = min(pageBudget - 1, nScored)), then the
+// last page, which is always read and counts against the budget. Output page indices ascend; ties at the k-th
 // score go to the lowest page index, so the GPU and the float64 reference agree exactly. Nothing is read back.
 //
 // One workgroup per KV head: a head has a few thousand scores at most (8192 at 128K tokens), so what costs is the
@@ -15,7 +14,6 @@ struct Params {
   nScored : u32,     // pages that were scored: 0 .. nScored-1; page nScored is the last page
   pageBudget : u32,  // pages read per KV head, the last page included
   maxPages : u32,    // row stride of pageScore and pageIds
-  sinkPages : u32,   // leading pages always read (when k allows)
 }
 
 @group(0) @binding(0) var<storage, read> pageScore : array<f32>;          // (kvHeads, maxPages)
@@ -39,14 +37,9 @@ fn orderKey(x : f32) -> u32 {
   return select(u | 0x80000000u, ~u, (u & 0x80000000u) != 0u);
 }
 
-// Page i's key: its score's, or the largest key for a sink page (above every score, +inf and NaN included).
-fn pageKey(row : u32, i : u32) -> u32 {
-  return select(orderKey(pageScore[row + i]), 0xffffffffu, i < p.sinkPages);
-}
-
 fn keyAt(row : u32, i : u32) -> u32 {
   if (i < CACHE) { return keys[i]; }
-  return pageKey(row, i);
+  return orderKey(pageScore[row + i]);
 }
 
 // The bits at and above `bit` (none when bit is 32).
@@ -86,7 +79,7 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) 
     var lo = 0xffffffffu;
     var hi = 0u;
     for (var i = t; i < n; i += WG) {
-      let key = pageKey(row, i);
+      let key = orderKey(pageScore[row + i]);
       if (i < CACHE) { keys[i] = key; }
       lo = min(lo, key);
       hi = max(hi, key);

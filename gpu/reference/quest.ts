@@ -1,5 +1,5 @@
 // float64 reference of Quest's decode-time selection (tests only): page scores from pageMeta, top-k per KV head
-// with the forced pages (leading sink pages, the last page) always read, and attention over the selected pages only.
+// with the last page always read, and attention over the selected pages only.
 import type { Aggregation } from '../kernels/pageScore';
 
 /**
@@ -33,8 +33,9 @@ export function pageScoreRef(
       }
       return row;
     });
-    const peaks = bounds.map((row) => row.reduce((m, s) => Math.max(m, s), -Infinity));
     const scale = 1 / Math.sqrt(headDim);
+    const peaks = bounds.map((row) => row.reduce((m, s) => Math.max(m, s), -Infinity));
+    const totals = bounds.map((row, g) => row.reduce((z, s) => z + Math.exp((s - peaks[g]) * scale), 0));
     const row = new Float64Array(nScored);
     for (let page = 0; page < nScored; page++) {
       let agg = aggregation === 'max' ? -Infinity : 0;
@@ -42,7 +43,7 @@ export function pageScoreRef(
         const s = bounds[g][page];
         if (aggregation === 'max') agg = Math.max(agg, s);
         else if (aggregation === 'sum') agg += s;
-        else agg += Math.exp((s - peaks[g]) * scale);
+        else agg += Math.exp((s - peaks[g]) * scale) / totals[g];
       }
       row[page] = agg;
     }
@@ -52,14 +53,11 @@ export function pageScoreRef(
 }
 
 /**
- * Page indices read by one KV head, ascending: k = min(pageBudget − 1, nScored) pages, of which the first
- * min(sinkPages, k) are pages 0, 1, … and the rest the highest scores among the other pages (ties: lowest index
- * first); then the last page (index nScored).
+ * Page indices read by one KV head: the top min(pageBudget - 1, nScored) pages by score (ties: lowest index
+ * first), then the last page (index nScored); ascending.
  */
-export function selectPagesRef(scores: ArrayLike<number>, nScored: number, pageBudget: number, sinkPages = 0): number[] {
+export function selectPagesRef(scores: ArrayLike<number>, nScored: number, pageBudget: number): number[] {
   const k = Math.min(pageBudget - 1, nScored);
-  const sinks = Math.min(sinkPages, k);
-  const rest = Array.from({ length: nScored - sinks }, (_, i) => i + sinks).sort((a, b) => scores[b] - scores[a] || a - b);
-  const chosen = [...Array.from({ length: sinks }, (_, i) => i), ...rest.slice(0, k - sinks)];
-  return [...chosen.sort((a, b) => a - b), nScored];
+  const order = Array.from({ length: nScored }, (_, i) => i).sort((a, b) => scores[b] - scores[a] || a - b);
+  return [...order.slice(0, k).sort((a, b) => a - b), nScored];
 }

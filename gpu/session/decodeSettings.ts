@@ -59,15 +59,11 @@ export function decodePlan(d: DecodeSettings, shape: DecodeShape): DecodePlan {
     if (d.denseLayers !== undefined && !(Number.isInteger(d.denseLayers) && d.denseLayers >= 0)) {
       throw new SettingsError(`denseLayers (${d.denseLayers}) must be an integer >= 0`);
     }
-    if (d.sinkPages !== undefined && !(Number.isInteger(d.sinkPages) && d.sinkPages >= 0)) {
-      throw new SettingsError(`sinkPages (${d.sinkPages}) must be an integer >= 0`);
-    }
     quest = {
       mode: 'quest',
       pageBudget: Math.min(Math.floor(d.tokenBudget / pageSize), maxPages),
       denseLayers: resolveDenseLayers(d.denseLayers, shape.recommendedDenseLayers, layers),
       aggregation: d.aggregation,
-      sinkPages: d.sinkPages ?? 0,
     };
   }
   return {

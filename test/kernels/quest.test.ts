@@ -1,5 +1,5 @@
 // Quest's selection kernels against the float64 reference: pageScore (every aggregation, GQA groups, a scattered
-// page table) and selectPages (top-k with the last page and sink pages, ties, budgets below and above the page count).
+// page table) and selectPages (top-k with the last page, ties, budgets below and above the page count).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createStorage, createStorageWith, readBuffer, readF32 } from '../../gpu/buffers';
@@ -35,8 +35,6 @@ interface Case {
   selectWorkgroup?: number;
   /** pageMeta's element type (default f32). */
   kvType?: KvType;
-  /** selectPages' leading pages always read (default 0). */
-  sinkPages?: number;
 }
 
 // GQA groups 1/2/3/4/6/7, head dims 8..128, page counts that are no multiple of a pass (1 page to 700), budgets
@@ -58,16 +56,15 @@ const cases: Case[] = [
   { heads: 12, kvHeads: 2, headDim: 128, nScored: 77, pageBudget: 20, kvType: 'f16' },
   { heads: 8, kvHeads: 2, headDim: 64, nScored: 1500, pageBudget: 129, selectWorkgroup: 512 },
   { heads: 8, kvHeads: 2, headDim: 64, nScored: 600, pageBudget: 33, selectWorkgroup: 32, cachedKeys: 250 },
-  { heads: 6, kvHeads: 2, headDim: 64, nScored: 2047, pageBudget: 128, sinkPages: 1 },
-  { heads: 6, kvHeads: 3, headDim: 32, nScored: 45, pageBudget: 9, sinkPages: 3, cachedKeys: 20 },
-  { heads: 4, kvHeads: 2, headDim: 16, nScored: 10, pageBudget: 4, sinkPages: 5 },
+  { heads: 6, kvHeads: 2, headDim: 64, nScored: 2047, pageBudget: 128 },
+  { heads: 6, kvHeads: 3, headDim: 32, nScored: 45, pageBudget: 9, cachedKeys: 20 },
 ];
 
 for (const c of cases) {
   for (const aggregation of ['sum', 'max', 'mass'] as const) {
     const name = `heads ${c.heads}/${c.kvHeads} headDim ${c.headDim} pages ${c.nScored} budget ${c.pageBudget} ${aggregation}` +
       (c.workgroups ? ` ${c.workgroups} workgroups` : '') + (c.cachedKeys ? ` ${c.cachedKeys} cached keys` : '') + (c.kvType ? ` ${c.kvType}` : '') +
-      (c.selectWorkgroup ? ` selectPages ${c.selectWorkgroup} threads` : '') + (c.sinkPages ? ` ${c.sinkPages} sink pages` : '');
+      (c.selectWorkgroup ? ` selectPages ${c.selectWorkgroup} threads` : '');
     test(`pageScore and selectPages match the reference: ${name}`, () => checkCase(c, aggregation));
   }
 }
@@ -97,7 +94,7 @@ async function checkCase(c: Case, aggregation: Aggregation): Promise<void> {
     headScore: createStorage(gpu, 'headScore', c.heads * maxPages * 4),
   };
   const params = kernels.uniform('pageScore.params', pageScoreParams(shape, c.nScored).buffer as ArrayBuffer);
-  const selShape = { kvHeads: c.kvHeads, maxPages, pageBudget: c.pageBudget, sinkPages: c.sinkPages, cachedKeys: c.cachedKeys, workgroup: c.selectWorkgroup };
+  const selShape = { kvHeads: c.kvHeads, maxPages, pageBudget: c.pageBudget, cachedKeys: c.cachedKeys, workgroup: c.selectWorkgroup };
   const selBuffers = {
     pageScore: scoreBuffers.pageScore,
     pageIds: createStorage(gpu, 'pageIds', c.kvHeads * maxPages * 4),
@@ -121,7 +118,7 @@ async function checkCase(c: Case, aggregation: Aggregation): Promise<void> {
     expectMatches(`pageScore kv ${kv}`, gpuRow, ref[kv], { atol: 1e-4, rtol: 1e-5 });
     assert.deepEqual([...scores.subarray(kv * maxPages + c.nScored, (kv + 1) * maxPages)], [-7, -7, -7], `pageScore kv ${kv}: pages past nScored untouched`);
     // Selection is checked exactly on the GPU's own scores, so rounding cannot reorder near-ties.
-    const want = selectPagesRef(gpuRow, c.nScored, c.pageBudget, c.sinkPages);
+    const want = selectPagesRef(gpuRow, c.nScored, c.pageBudget);
     assert.equal(counts[kv], want.length, `pageCount kv ${kv}`);
     assert.deepEqual([...selected.subarray(kv * maxPages, kv * maxPages + want.length)], want, `pageIds kv ${kv}`);
   }
@@ -129,12 +126,12 @@ async function checkCase(c: Case, aggregation: Aggregation): Promise<void> {
 }
 
 /** Runs selectPages on given scores (one row per KV head) and returns each head's page list. */
-async function selectOn(rows: Float32Array[], nScored: number, pageBudget: number, cachedKeys?: number, workgroup?: number, sinkPages?: number): Promise<number[][]> {
+async function selectOn(rows: Float32Array[], nScored: number, pageBudget: number, cachedKeys?: number, workgroup?: number): Promise<number[][]> {
   const { gpu, kernels } = await testGpu();
   const maxPages = nScored + 1;
   const scores = new Float32Array(rows.length * maxPages);
   rows.forEach((r, kv) => scores.set(r.subarray(0, nScored), kv * maxPages));
-  const shape = { kvHeads: rows.length, maxPages, pageBudget, cachedKeys, workgroup, sinkPages };
+  const shape = { kvHeads: rows.length, maxPages, pageBudget, cachedKeys, workgroup };
   const b = {
     pageScore: createStorageWith(gpu, 'pageScore', scores),
     pageIds: createStorage(gpu, 'pageIds', rows.length * maxPages * 4),
@@ -166,27 +163,6 @@ test('selectPages equals the reference on crowded, tied, signed and outlying sco
       const got = await selectOn(rows.map(([, r]) => r), n, budget, cachedKeys, workgroup);
       const what = `budget ${budget}, cached ${cachedKeys ?? 'all'}, ${workgroup ?? 'default'} threads`;
       rows.forEach(([name, r], kv) => assert.deepEqual(got[kv], selectPagesRef(r, n, budget), `${name}, ${what}`));
-    }
-  }
-});
-
-test('selectPages reads the sink pages first, above any score, within the budget', async () => {
-  const n = 997;
-  const next = rng(9);
-  const rows: [string, Float32Array][] = [
-    ['signed', Float32Array.from({ length: n }, () => (next() - 0.5) * 1e3)],
-    ['infinities', Float32Array.from({ length: n }, (_, i) => [Infinity, 3, -Infinity, 0, Infinity][i % 5])],
-    ['sinks scored lowest', Float32Array.from({ length: n }, (_, i) => (i < 4 ? -1e30 : i))],
-  ];
-  for (const [budget, sinkPages] of [[2, 1], [7, 4], [7, 6], [7, 9], [64, 1], [n + 1, 3]]) {
-    for (const cachedKeys of [undefined, 2]) {
-      const got = await selectOn(rows.map(([, r]) => r), n, budget, cachedKeys, undefined, sinkPages);
-      rows.forEach(([name, r], kv) => {
-        const want = selectPagesRef(r, n, budget, sinkPages);
-        assert.deepEqual(got[kv], want, `${name}, budget ${budget}, ${sinkPages} sink pages, cached ${cachedKeys ?? 'all'}`);
-        const sinks = Math.min(sinkPages, budget - 1);
-        assert.deepEqual(want.slice(0, sinks), Array.from({ length: sinks }, (_, i) => i), `${name}: the sink pages lead`);
-      });
     }
   }
 });

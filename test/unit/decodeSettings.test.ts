@@ -30,10 +30,6 @@ test('decodePlan: absent denseLayers follow the model (questlens.dense_layers), 
   assert.equal(dense({ ...quest, denseLayers: 30 }, 4), 8, 'clamped to the model\'s layers');
   assert.throws(() => dense({ ...quest, denseLayers: 1.5 }, 4), (e: unknown) => e instanceof SettingsError && /denseLayers \(1\.5\) must be an integer >= 0/.test((e as Error).message));
   assert.throws(() => dense({ ...quest, denseLayers: -1 }, 4), (e: unknown) => e instanceof SettingsError && /denseLayers \(-1\) must be an integer >= 0/.test((e as Error).message));
-  // Sink pages: absent is 0; checked as given.
-  assert.equal(decodePlan(quest, shape).quest.sinkPages, 0);
-  assert.equal(decodePlan({ ...quest, sinkPages: 2 }, shape).quest.sinkPages, 2);
-  assert.throws(() => decodePlan({ ...quest, sinkPages: 0.5 }, shape), (e: unknown) => e instanceof SettingsError && /sinkPages \(0\.5\) must be an integer >= 0/.test((e as Error).message));
   assert.equal(decodePlan({ ...quest, aggregation: 'mass' }, shape).quest.aggregation, 'mass');
   assert.throws(() => decodePlan({ ...quest, aggregation: 'mean' as 'sum' }, shape), /aggregation \('mean'\) must be one of 'max', 'sum', 'mass'/);
   // Dense mode reads every layer densely whatever is recommended.

@@ -120,11 +120,8 @@ test('options: GPU and software defaults; bad values named', () => {
   assert.equal(evalOptions(parseCommand(['--attention-layers', '8']).values, false).attentionLayers, 8);
   assert.throws(() => evalOptions(parseCommand(['--attention-layers', '0']).values, false), /--attention-layers must be an integer >= 1, got '0'/);
   assert.equal(gpu.aggregation, 'sum');
-  assert.equal(gpu.sinkPages, 0);
-  assert.equal(evalOptions(parseCommand(['--aggregation', 'mass', '--sink-pages', '2']).values, false).aggregation, 'mass');
-  assert.equal(evalOptions(parseCommand(['--sink-pages', '2']).values, false).sinkPages, 2);
+  assert.equal(evalOptions(parseCommand(['--aggregation', 'mass']).values, false).aggregation, 'mass');
   assert.throws(() => evalOptions(parseCommand(['--aggregation', 'mean']).values, false), /--aggregation must be one of max, sum, mass, got 'mean'/);
-  assert.throws(() => evalOptions(parseCommand(['--sink-pages=-1']).values, false), /--sink-pages must be an integer >= 0, got '-1'/);
   assert.deepEqual(evalOptions(parseCommand(['--workspaces', 'a,@s/b']).values, true).workspaces, { names: ['a', '@s/b'] });
   assert.throws(() => evalOptions(parseCommand(['--budgets', '128,x']).values, false), /--budgets must be an integer >= 1, got 'x'/);
   assert.throws(() => evalOptions(parseCommand(['--budgets', '8,128', '--page-size', '16']).values, false), /--budgets 8 is less than one page \(--page-size 16\)/);
