@@ -55,7 +55,7 @@ export async function sweepQuestKernels(
       const dispatches: Dispatch[] = [];
       for (const l of sparse) {
         const b = { q: state.q, pageMeta: cache.pageMeta[l], pageTable: cache.pageTable, pageScore: forward.pageScores[l], params: scoreParams };
-        dispatches.push(...(await pageScore(kernels, b, { ...shape, workgroups })));
+        dispatches.push(await pageScore(kernels, b, { ...shape, workgroups }));
       }
       out.push({ kernel: 'pageScore', setting: total, engine: total === 1024, usPerLayer: await time(dispatches) });
     }

@@ -4,7 +4,6 @@
 import { parseArgs } from 'node:util';
 import { integerFlag } from '../gpu/cliArgs';
 import { resolveAttentionLayers } from '../gpu/forward/forward';
-import { type Aggregation, aggregations } from '../gpu/kernels/pageScore';
 import { resolvePageSize } from '../gpu/kv/layout';
 import type { ModelConfig } from '../gpu/model/config';
 import { resolveDenseLayers } from '../gpu/session/decodeSettings';
@@ -21,7 +20,7 @@ export const evalUsage = `usage: npm run eval -- [options]          (node dist/e
   --passkeys N            pass keys per context length (GPU: 10; software: 2)
   --page-size P           tokens per KV page (default the model's questlens.page_size, else 16)
   --dense-layers L        leading layers dense in quest mode (default the model's questlens.dense_layers, else 2)
-  --aggregation max|sum|mass  page score over a KV head's query heads (default sum)
+  --aggregation max|sum   page score over a KV head's query heads (default sum)
   --attention-layers N    last layers whose attention the citations count (default the model's questlens.attention_layers, else 4)
   --seed S                package order, question choice and pass keys (default 1)
   --time-limit S          seconds; no new workspace or pass key starts after each length's share (GPU: 420; software: none)
@@ -56,7 +55,7 @@ export interface EvalOptions {
   readonly pageSize: number | undefined;
   /** --dense-layers; absent: the model's recommendation, else 2 (resolveDenseLayers, once the model is read). */
   readonly denseLayers: number | undefined;
-  readonly aggregation: Aggregation;
+  readonly aggregation: 'max' | 'sum';
   /** --attention-layers; absent: the model's recommendation, else 4 (resolveAttentionLayers). */
   readonly attentionLayers: number | undefined;
   readonly seed: number;
@@ -167,7 +166,7 @@ export function evalOptions(values: OptionValues, software: boolean): EvalOption
   const d = software ? softwareDefaults : gpuDefaults;
   const v = (name: string) => values[name] as string | undefined;
   const aggregation = v('aggregation') ?? spec.aggregation.default;
-  if (!(aggregations as readonly string[]).includes(aggregation)) throw new UsageError(`--aggregation must be one of ${aggregations.join(', ')}, got '${aggregation}'`);
+  if (aggregation !== 'max' && aggregation !== 'sum') throw new UsageError(`--aggregation must be max or sum, got '${aggregation}'`);
   const timeLimit = v('time-limit') ?? d['time-limit'];
   const given = v('page-size');
   const pageSize = given === undefined ? undefined : integer('page-size', given, 1);
@@ -185,7 +184,7 @@ export function evalOptions(values: OptionValues, software: boolean): EvalOption
     passkeys: integer('passkeys', v('passkeys') ?? d.passkeys, 0),
     pageSize,
     denseLayers: v('dense-layers') === undefined ? undefined : integer('dense-layers', v('dense-layers')!, 0),
-    aggregation: aggregation as Aggregation,
+    aggregation,
     attentionLayers: v('attention-layers') === undefined ? undefined : integer('attention-layers', v('attention-layers')!, 1),
     seed: integer('seed', v('seed') ?? spec.seed.default, 0),
     timeLimit: timeLimit === 'none' ? Infinity : integer('time-limit', timeLimit, 1),

@@ -3,7 +3,6 @@
 // answer, the summary the tables show, and the passkey rows. eval/report.ts turns one file into the model card's
 // tables. The file is rewritten after each workspace, so a run cut short keeps what it measured.
 import type { RunProvenance } from '../bench/provenance';
-import type { Aggregation } from '../gpu/kernels/pageScore';
 import type { EvalTask } from './questions';
 import type { CitedRange } from './score';
 
@@ -90,7 +89,7 @@ export interface EvalResult extends RunProvenance {
     readonly passkeys: number;
     readonly pageSize: number;
     readonly denseLayers: number;
-    readonly aggregation: Aggregation;
+    readonly aggregation: 'max' | 'sum';
     /**
      * The layers whose attention the citations counted: --attention-layers, else the model's recommendation, else 4
      * (denseLayers likewise: --dense-layers, else the model's, else 2). null: an older run that used the engine's default 4.

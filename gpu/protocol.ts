@@ -9,7 +9,6 @@
 import type { ContextManifest, SkippedFile } from '../extension/context/manifest';
 import type { ReaderPhase } from '../extension/context/packContext';
 import type { AdapterSummary } from './device';
-import type { Aggregation } from './kernels/pageScore';
 import type { MemoryPlan } from './engine';
 import type { Citation } from './citation';
 import type { SelectionTrace, TraceStep } from './trace';
@@ -40,8 +39,7 @@ export interface DecodeSettings {
   readonly tokenBudget: number;
   /** Leading layers that always attend densely (quest mode); absent: the model's `questlens.dense_layers`, else 2. */
   readonly denseLayers?: number;
-  /** How a KV head combines its query heads' page bounds (kernels/pageScore.ts). */
-  readonly aggregation: Aggregation;
+  readonly aggregation: 'max' | 'sum';
   /** <= 0: greedy. */
   readonly temperature: number;
   readonly maxAnswerTokens: number;

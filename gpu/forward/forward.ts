@@ -33,8 +33,8 @@ import type { RunState } from './runState';
  */
 interface DecodeAttention {
   readonly dense: AttentionDecodeOp;
-  /** Per aggregation: pageScore (and pageMass for `mass`). */
-  readonly score: Readonly<Record<Aggregation, readonly Dispatch[]>>;
+  /** Per aggregation: pageScore. */
+  readonly score: Readonly<Record<Aggregation, Dispatch>>;
   /** selectPages per workgroup size (selectPagesWorkgroups), ascending. */
   readonly select: readonly { readonly threads: number; readonly dispatch: Dispatch }[];
   /** The sparse attention per split count (sparseSplitChoices), ascending. */
@@ -155,7 +155,7 @@ export class Forward {
       const sparse = quest.mode === 'quest' && l >= quest.denseLayers;
       const op = sparse ? a.sparse[sparseAt].op : a.dense;
       list.push(...d.pre[l], ...this.kvAppend[l].dispatches(1));
-      if (sparse) list.push(...a.score[quest.aggregation], a.select[select].dispatch);
+      if (sparse) list.push(a.score[quest.aggregation], a.select[select].dispatch);
       list.push(...(attention && op.massDispatches ? op.massDispatches : op.dispatches(1)));
       list.push(...d.post[l]);
     }
@@ -208,8 +208,6 @@ export async function buildForward(
   const decodeAttention: DecodeAttention[] = [];
   const scoreParams = own(k.uniform('pageScore.params', new ArrayBuffer(20)));
   const selectParams = own(k.uniform('selectPages.params', new ArrayBuffer(12)));
-  // One per-query-head bounds scratch for every layer's `mass` aggregation: layers run one after another.
-  const headScore = own(createStorage(gpu, 'pageScore.headScore', cfg.heads * maxPages * 4));
   const pageIds: GPUBuffer[] = [];
   const pageCount: GPUBuffer[] = [];
   const pageScores: GPUBuffer[] = [];
@@ -235,7 +233,7 @@ export async function buildForward(
     pageScores.push(scores);
     const mass = l >= cfg.layers - attentionMass.layers ? { mass: attentionMass } : {};
     const scoreShape = { heads: cfg.heads, kvHeads: cfg.kvHeads, headDim: cfg.headDim, maxPages, kvType: cache.layout.kvType };
-    const scoreBuffers = { q: state.q, pageMeta: cache.pageMeta[l], pageTable: cache.pageTable, pageScore: scores, headScore, params: scoreParams };
+    const scoreBuffers = { q: state.q, pageMeta: cache.pageMeta[l], pageTable: cache.pageTable, pageScore: scores, params: scoreParams };
     const select = [];
     for (const threads of selectThreads) {
       const selectBuffers = { pageScore: scores, pageIds: ids, pageCount: count, params: selectParams };
@@ -251,7 +249,6 @@ export async function buildForward(
       score: {
         max: await pageScore(k, scoreBuffers, { ...scoreShape, aggregation: 'max' }),
         sum: await pageScore(k, scoreBuffers, { ...scoreShape, aggregation: 'sum' }),
-        mass: await pageScore(k, scoreBuffers, { ...scoreShape, aggregation: 'mass' }),
       },
       select,
       sparse,

@@ -1,22 +1,14 @@
-// pageScore op: Quest's criticality estimate of every scored page, per KV head (pageScore.wgsl; `mass` then
-// aggregates the query heads' bounds in pageMass.wgsl).
+// pageScore op: Quest's criticality estimate of every scored page, per KV head (pageScore.wgsl).
 import { checkShape } from '../errors';
 import { type KvType, kvTypeBytes } from '../kv/layout';
 import { kvKernel } from './kvKernel';
-import massSource from './pageMass.wgsl';
 import source from './pageScore.wgsl';
 import { type Dispatch, type KernelDef, Kernels } from './registry';
 
 const kernel: KernelDef = { name: 'pageScore', source, bindings: ['read', 'read', 'read', 'readWrite', 'uniform'] };
-const massKernel: KernelDef = { name: 'pageMass', source: massSource, bindings: ['read', 'readWrite', 'uniform'] };
 
-/**
- * How a KV head combines its query heads' page bounds (Quest's kernels are MHA-only; models use GQA): `max` or `sum`
- * of the bounds, or `mass`: the sum over the group of the attention each head would give the page if every key
- * reached its page's bound, softmax(bound / √headDim) over the pages (pageMass.wgsl, a second dispatch).
- */
-export const aggregations = ['max', 'sum', 'mass'] as const;
-export type Aggregation = (typeof aggregations)[number];
+/** How a KV head combines its query heads' page scores (Quest's kernels are MHA-only; models use GQA). */
+export type Aggregation = 'max' | 'sum';
 
 export interface PageScoreShape {
   readonly heads: number;
@@ -35,8 +27,6 @@ export interface PageScoreBuffers {
   readonly pageMeta: GPUBuffer; //  (maxPages, kvHeads, 2, headDim) kvType [0]=max [1]=min
   readonly pageTable: GPUBuffer; // (maxPages) u32
   readonly pageScore: GPUBuffer; // (kvHeads, maxPages) f32
-  /** Aggregation `mass` only: each query head's bounds before pageMass sums them. */
-  readonly headScore?: GPUBuffer; // (heads, maxPages) f32
   /** Params {heads, kvHeads, headDim, nScored, maxPages} u32: the host rewrites nScored every step. */
   readonly params: GPUBuffer;
 }
@@ -54,10 +44,6 @@ export function checkPageScore(b: PageScoreBuffers, s: PageScoreShape): void {
   checkShape(b.pageMeta.size >= metaBytes, `pageScore: pageMeta holds ${b.pageMeta.size} B, needs maxPages*kvHeads*2*headDim*${kvTypeBytes(s.kvType)} = ${metaBytes}`);
   checkShape(b.pageTable.size >= s.maxPages * 4, `pageScore: pageTable holds ${b.pageTable.size} B, needs maxPages*4 = ${s.maxPages * 4}`);
   checkShape(b.pageScore.size >= s.kvHeads * s.maxPages * 4, `pageScore: pageScore holds ${b.pageScore.size} B, needs kvHeads*maxPages*4 = ${s.kvHeads * s.maxPages * 4}`);
-  if (s.aggregation === 'mass') {
-    checkShape(b.headScore !== undefined, `pageScore: aggregation 'mass' needs a headScore buffer`);
-    checkShape(b.headScore!.size >= s.heads * s.maxPages * 4, `pageScore: headScore holds ${b.headScore!.size} B, needs heads*maxPages*4 = ${s.heads * s.maxPages * 4}`);
-  }
   if (s.workgroups !== undefined) checkShape(Number.isInteger(s.workgroups) && s.workgroups >= 1, `pageScore: workgroups (${s.workgroups}) must be an integer >= 1`);
 }
 
@@ -70,16 +56,12 @@ function pageScoreWorkgroups(k: Kernels, s: PageScoreShape, pagesPerPass: number
   return Math.max(1, Math.min(want, Math.ceil(s.maxPages / pagesPerPass)));
 }
 
-/**
- * Grid (workgroups per KV head, kvHeads); each workgroup scores headDim/4-lane pages, WG/(headDim/4) a pass. `mass`
- * writes each query head's bounds to headScore, then pageMass (one workgroup per KV head) aggregates them.
- */
-export async function pageScore(k: Kernels, b: PageScoreBuffers, s: PageScoreShape): Promise<Dispatch[]> {
+/** Grid (workgroups per KV head, kvHeads); each workgroup scores headDim/4-lane pages, WG/(headDim/4) a pass. */
+export async function pageScore(k: Kernels, b: PageScoreBuffers, s: PageScoreShape): Promise<Dispatch> {
   checkPageScore(b, s);
   const lanes = s.headDim / 4;
   const wg = Math.max(k.gpu.summary.isSoftware ? 64 : 256, lanes);
-  const group = s.heads / s.kvHeads;
-  const groupVec4 = group * lanes;
+  const groupVec4 = (s.heads / s.kvHeads) * lanes;
   const bytes = groupVec4 * 16 + wg * 4;
   const limit = k.gpu.summary.limits.maxComputeWorkgroupStorageSize;
   checkShape(bytes <= limit, `pageScore: a KV head's query group and partial sums need ${bytes} B of workgroup memory, the adapter allows ${limit}`);
@@ -88,15 +70,9 @@ export async function pageScore(k: Kernels, b: PageScoreBuffers, s: PageScoreSha
   const pipeline = await k.pipeline(def, {
     WG: wg,
     LANES: lanes,
-    AGGREGATE: { max: 0, sum: 1, mass: 2 }[s.aggregation],
+    AGGREGATE_SUM: s.aggregation === 'sum' ? 1 : 0,
     GROUP_VEC4: groupVec4,
   });
   const grid = pageScoreWorkgroups(k, s, Math.floor(wg / lanes));
-  if (s.aggregation !== 'mass') return [k.dispatch(def, pipeline, [b.q, b.pageMeta, b.pageTable, b.pageScore, b.params], [grid, s.kvHeads, 1])];
-  const massWg = k.gpu.summary.isSoftware ? 64 : 256;
-  const massPipeline = await k.pipeline(massKernel, { WG: massWg, GROUP: group });
-  return [
-    k.dispatch(def, pipeline, [b.q, b.pageMeta, b.pageTable, b.headScore!, b.params], [grid, s.kvHeads, 1]),
-    k.dispatch(massKernel, massPipeline, [b.headScore!, b.pageScore, b.params], [s.kvHeads, 1, 1]),
-  ];
+  return k.dispatch(def, pipeline, [b.q, b.pageMeta, b.pageTable, b.pageScore, b.params], [grid, s.kvHeads, 1]);
 }

@@ -1,8 +1,7 @@
 // Quest criticality estimate: for each KV head and each scored page, an upper bound of q·k over the page's keys,
 //   pageScore(h, p) = Σ_i max(q_i · max_i, q_i · min_i)
-// computed for every query head h of the KV head's group and aggregated over the group (max or sum), or written per
-// query head for pageMass.wgsl to aggregate (mass). No 1/√d: ranking is scale-invariant. Only pages 0 .. nScored-1
-// are scored; the last page is always read and never scored.
+// computed for every query head h of the KV head's group and aggregated over the group (max or sum). No 1/√d:
+// ranking is scale-invariant. Only pages 0 .. nScored-1 are scored; the last page is always read and never scored.
 //
 // LANES = headDim/4 threads share a page: lane l reads dims 4l..4l+3 of the page's max and min rows as one vec4
 // each (neighbouring lanes read neighbouring words: coalesced), applies every query head of the group to that one
@@ -25,12 +24,12 @@ struct Params {
 @group(0) @binding(0) var<storage, read> q : array<vec4<f32>>;                // (heads, headDim/4), after RoPE
 @group(0) @binding(1) var<storage, read> pageMeta : array<vec4<KvType>>;     // (maxPages, kvHeads, 2, headDim/4) [0]=max [1]=min
 @group(0) @binding(2) var<storage, read> pageTable : array<u32>;              // (maxPages) logical page -> physical page
-@group(0) @binding(3) var<storage, read_write> pageScore : array<f32>;        // (kvHeads, maxPages); per head: (heads, maxPages)
+@group(0) @binding(3) var<storage, read_write> pageScore : array<f32>;        // (kvHeads, maxPages)
 @group(0) @binding(4) var<uniform> p : Params;
 
 override WG : u32 = 256u;
 override LANES : u32 = 16u;              // headDim / 4; at most WG
-override AGGREGATE : u32 = 0u;           // over the group's query heads: 0 max, 1 sum, 2 none (one row per query head)
+override AGGREGATE_SUM : bool = false;   // false: max over the group's query heads
 override GROUP_VEC4 : u32 = 64u;         // group * headDim / 4, held in workgroup memory
 
 var<workgroup> qGroup : array<vec4<f32>, GROUP_VEC4>;   // (group, headDim/4) the KV head's query heads
@@ -77,7 +76,7 @@ fn main(
       mn = vec4<f32>(pageMeta[m + LANES + lane]);
     }
     var score = 0.0;
-    if (AGGREGATE == 1u) {
+    if (AGGREGATE_SUM) {
       // Σ over heads of Σ over dims = Σ over dims of Σ over heads: one sum across the lanes.
       var s = 0.0;
       for (var g = 0u; g < group; g++) { s += bound4(qGroup[g * LANES + lane], mx, mn); }
@@ -90,14 +89,10 @@ fn main(
       for (var g = 0u; g < group; g++) {
         part[t] = bound4(qGroup[g * LANES + lane], mx, mn);
         workgroupBarrier();
-        if (valid && lane == 0u) {
-          let s = pageSum(first);
-          score = max(score, s);
-          if (AGGREGATE == 2u) { pageScore[(kvHead * group + g) * p.maxPages + page] = s; }
-        }
+        if (valid && lane == 0u) { score = max(score, pageSum(first)); }
         workgroupBarrier();
       }
     }
-    if (AGGREGATE != 2u && valid && lane == 0u) { pageScore[kvHead * p.maxPages + page] = score; }
+    if (valid && lane == 0u) { pageScore[kvHead * p.maxPages + page] = score; }
   }
 }

@@ -1,10 +1,9 @@
 // float64 reference of Quest's decode-time selection (tests only): page scores from pageMeta, top-k per KV head
 // with the last page always read, and attention over the selected pages only.
-import type { Aggregation } from '../kernels/pageScore';
 
 /**
  * pageScore (kvHeads, nScored) for q (heads, headDim) and pageMeta (pages, kvHeads, 2, headDim) [0]=max [1]=min,
- * aggregated over each KV head's query group.
+ * aggregated over each KV head's query group by max or sum.
  */
 export function pageScoreRef(
   q: ArrayLike<number>,
@@ -13,37 +12,23 @@ export function pageScoreRef(
   kvHeads: number,
   headDim: number,
   nScored: number,
-  aggregation: Aggregation,
+  aggregation: 'max' | 'sum',
 ): Float64Array[] {
   const group = heads / kvHeads;
   const out: Float64Array[] = [];
   for (let kv = 0; kv < kvHeads; kv++) {
-    // (group, nScored) each query head's upper bound of q·k over each page's keys.
-    const bounds = Array.from({ length: group }, (_, g) => {
-      const h = kv * group + g;
-      const row = new Float64Array(nScored);
-      for (let page = 0; page < nScored; page++) {
-        const meta = (page * kvHeads + kv) * 2 * headDim;
+    const row = new Float64Array(nScored);
+    for (let page = 0; page < nScored; page++) {
+      const meta = (page * kvHeads + kv) * 2 * headDim;
+      let agg = aggregation === 'sum' ? 0 : -Infinity;
+      for (let g = 0; g < group; g++) {
+        const h = kv * group + g;
         let s = 0;
         for (let i = 0; i < headDim; i++) {
           const qi = q[h * headDim + i];
           s += Math.max(qi * pageMeta[meta + i], qi * pageMeta[meta + headDim + i]);
         }
-        row[page] = s;
-      }
-      return row;
-    });
-    const scale = 1 / Math.sqrt(headDim);
-    const peaks = bounds.map((row) => row.reduce((m, s) => Math.max(m, s), -Infinity));
-    const totals = bounds.map((row, g) => row.reduce((z, s) => z + Math.exp((s - peaks[g]) * scale), 0));
-    const row = new Float64Array(nScored);
-    for (let page = 0; page < nScored; page++) {
-      let agg = aggregation === 'max' ? -Infinity : 0;
-      for (let g = 0; g < group; g++) {
-        const s = bounds[g][page];
-        if (aggregation === 'max') agg = Math.max(agg, s);
-        else if (aggregation === 'sum') agg += s;
-        else agg += Math.exp((s - peaks[g]) * scale) / totals[g];
+        agg = aggregation === 'sum' ? agg + s : Math.max(agg, s);
       }
       row[page] = agg;
     }

@@ -8,7 +8,6 @@
 import type { GenerateOptions } from '../engine';
 import { SettingsError } from '../engine';
 import type { QuestSettings } from '../forward/forward';
-import { aggregations } from '../kernels/pageScore';
 import type { DecodeSettings } from '../protocol';
 
 export const samplingTopK = 40;
@@ -44,7 +43,7 @@ export interface DecodePlan {
 export function decodePlan(d: DecodeSettings, shape: DecodeShape): DecodePlan {
   const { pageSize, maxPages, layers } = shape;
   if (d.mode !== 'dense' && d.mode !== 'quest') throw new SettingsError(`mode ('${String(d.mode)}') must be 'dense' or 'quest'`);
-  if (!aggregations.includes(d.aggregation)) throw new SettingsError(`aggregation ('${String(d.aggregation)}') must be one of ${aggregations.map((a) => `'${a}'`).join(', ')}`);
+  if (d.aggregation !== 'max' && d.aggregation !== 'sum') throw new SettingsError(`aggregation ('${String(d.aggregation)}') must be 'max' or 'sum'`);
   if (!(Number.isInteger(d.maxAnswerTokens) && d.maxAnswerTokens >= 1)) {
     throw new SettingsError(`maxAnswerTokens (${d.maxAnswerTokens}) must be an integer >= 1`);
   }

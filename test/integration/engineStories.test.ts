@@ -96,24 +96,3 @@ test('quest with a small budget reads at most pageBudget pages per KV head, alwa
   }
   assert.ok(checked > 0);
 });
-
-test('quest with mass aggregation: every page equals dense; a small budget reads pageBudget pages, the last page last', async () => {
-  const dense = await run([1], { maxTokens: 64 });
-  const full = await run([1], { maxTokens: 64, quest: { mode: 'quest', pageBudget: 32, denseLayers: 1, aggregation: 'mass' } });
-  assert.deepEqual(full.map((g) => g.token), dense.map((g) => g.token));
-  const prompt = [1, ...dense.map((g) => g.token)];
-  const pageBudget = 3;
-  const out = await run(prompt, { maxTokens: 12, quest: { mode: 'quest', pageBudget, denseLayers: 1, aggregation: 'mass' }, trace: true });
-  let checked = 0;
-  for (const step of out.slice(1)) {
-    const lastPage = Math.floor(step.position / 16);
-    for (const layer of step.pages!.slice(1)) {
-      for (const pages of layer) {
-        assert.equal(pages.length, pageBudget);
-        assert.equal(pages.at(-1), lastPage);
-        checked++;
-      }
-    }
-  }
-  assert.ok(checked > 0);
-});

@@ -30,8 +30,6 @@ test('decodePlan: absent denseLayers follow the model (questlens.dense_layers), 
   assert.equal(dense({ ...quest, denseLayers: 30 }, 4), 8, 'clamped to the model\'s layers');
   assert.throws(() => dense({ ...quest, denseLayers: 1.5 }, 4), (e: unknown) => e instanceof SettingsError && /denseLayers \(1\.5\) must be an integer >= 0/.test((e as Error).message));
   assert.throws(() => dense({ ...quest, denseLayers: -1 }, 4), (e: unknown) => e instanceof SettingsError && /denseLayers \(-1\) must be an integer >= 0/.test((e as Error).message));
-  assert.equal(decodePlan({ ...quest, aggregation: 'mass' }, shape).quest.aggregation, 'mass');
-  assert.throws(() => decodePlan({ ...quest, aggregation: 'mean' as 'sum' }, shape), /aggregation \('mean'\) must be one of 'max', 'sum', 'mass'/);
   // Dense mode reads every layer densely whatever is recommended.
   assert.equal(decodePlan({ ...quest, mode: 'dense' }, { ...shape, recommendedDenseLayers: 4 }).quest.mode, 'dense');
 });

@@ -119,9 +119,6 @@ test('options: GPU and software defaults; bad values named', () => {
   assert.throws(() => evalOptions(parseCommand(['--dense-layers=-1']).values, false), /--dense-layers must be an integer >= 0, got '-1'/);
   assert.equal(evalOptions(parseCommand(['--attention-layers', '8']).values, false).attentionLayers, 8);
   assert.throws(() => evalOptions(parseCommand(['--attention-layers', '0']).values, false), /--attention-layers must be an integer >= 1, got '0'/);
-  assert.equal(gpu.aggregation, 'sum');
-  assert.equal(evalOptions(parseCommand(['--aggregation', 'mass']).values, false).aggregation, 'mass');
-  assert.throws(() => evalOptions(parseCommand(['--aggregation', 'mean']).values, false), /--aggregation must be one of max, sum, mass, got 'mean'/);
   assert.deepEqual(evalOptions(parseCommand(['--workspaces', 'a,@s/b']).values, true).workspaces, { names: ['a', '@s/b'] });
   assert.throws(() => evalOptions(parseCommand(['--budgets', '128,x']).values, false), /--budgets must be an integer >= 1, got 'x'/);
   assert.throws(() => evalOptions(parseCommand(['--budgets', '8,128', '--page-size', '16']).values, false), /--budgets 8 is less than one page \(--page-size 16\)/);
