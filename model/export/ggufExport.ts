@@ -52,6 +52,13 @@ export function tensorClass(name: string): TensorClass | 'norm' {
 
 export interface ExportOptions {
   readonly plan?: QuantPlan;
+  /**
+   * KV heads to write (default the checkpoint's): each of the checkpoint's KV heads repeated kvHeads / its count
+   * times, so every query head keeps reading the same keys and values (the model computes exactly what it did) while
+   * the engine's Quest, which selects pages per KV head, selects them for fewer query heads each. A multiple of the
+   * checkpoint's KV heads that divides the query heads.
+   */
+  readonly kvHeads?: number;
   /** Refuse to write a file larger than this (default: no limit). */
   readonly maxBytes?: number;
   readonly name?: string;
@@ -88,8 +95,8 @@ function typeFor(plan: QuantPlan, name: string, cols: number): GgmlType {
   return want === GgmlType.Q6_K ? GgmlType.Q8_0 : GgmlType.Q4_0;
 }
 
-/** The GGUF metadata of the default model for `ckpt`. */
-export function modelMetadata(ckpt: Checkpoint, name: string): [string, GgufEntry][] {
+/** The GGUF metadata of the default model for `ckpt`, written with `kvHeads` KV heads (default the checkpoint's). */
+export function modelMetadata(ckpt: Checkpoint, name: string, kvHeads = ckpt.header.config.kvHeads): [string, GgufEntry][] {
   const c = ckpt.header.config;
   const t = ckpt.header.training;
   const answerStyle = typeof t.answerStyle === 'string' ? t.answerStyle : 'line';
@@ -103,7 +110,7 @@ export function modelMetadata(ckpt: Checkpoint, name: string): [string, GgufEntr
     ['llama.block_count', kv.u32(c.layers)],
     ['llama.feed_forward_length', kv.u32(c.ffn)],
     ['llama.attention.head_count', kv.u32(c.heads)],
-    ['llama.attention.head_count_kv', kv.u32(c.kvHeads)],
+    ['llama.attention.head_count_kv', kv.u32(kvHeads)],
     ['llama.attention.layer_norm_rms_epsilon', kv.f32(c.normEps)],
     ['llama.rope.dimension_count', kv.u32(c.headDim)],
     ['llama.rope.freq_base', kv.f32(c.ropeTheta)],
@@ -128,6 +135,10 @@ export async function exportGguf(ckpt: Checkpoint, path: string, options: Export
   };
   if (c.heads * c.headDim !== c.dim) fail(`heads ${c.heads} * headDim ${c.headDim} must equal dim ${c.dim} (the llama GGUF derives headDim from them)`);
   if (c.heads % c.kvHeads !== 0) fail(`heads ${c.heads} must be a multiple of kvHeads ${c.kvHeads}`);
+  const kvHeads = options.kvHeads ?? c.kvHeads;
+  if (!(Number.isInteger(kvHeads) && kvHeads % c.kvHeads === 0 && c.heads % kvHeads === 0)) {
+    fail(`kvHeads ${kvHeads} must be a multiple of the checkpoint's ${c.kvHeads} KV heads that divides its ${c.heads} query heads`);
+  }
   const vocabTokens = (p50kTokenizerMetadata().get('tokenizer.ggml.tokens') as readonly string[]).length;
   if (c.vocab !== vocabTokens) fail(`config.vocab ${c.vocab} must equal the p50k_base vocabulary's ${vocabTokens} tokens`);
   const shapes = new Map(ckpt.header.tensors.map((t) => [t.name, t.shape]));
@@ -138,9 +149,11 @@ export async function exportGguf(ckpt: Checkpoint, path: string, options: Export
   const tensors: GgufTensorInput[] = [];
   const report: ExportedTensor[] = [];
   for (const name of names) {
-    const shape = shapes.get(name) ?? fail(`missing tensor '${name}'`);
+    const stored = shapes.get(name) ?? fail(`missing tensor '${name}'`);
+    const kv = /\.attn_[kv]\.weight$/.test(name) && kvHeads !== c.kvHeads;
+    const shape = kv ? [kvHeads * c.headDim, stored[1]] : stored;
     const [rows, cols] = shape.length === 1 ? [1, shape[0]] : [shape[0], shape[1]];
-    const values = ckpt.values(name);
+    const values = kv ? repeatHeads(ckpt.values(name), c.kvHeads, kvHeads / c.kvHeads, c.headDim * cols) : ckpt.values(name);
     const type = typeFor(plan, name, cols);
     const bytes = quantizeRows(type, values, rows, cols);
     const back = dequantizeRows(type, bytes, rows, cols);
@@ -153,11 +166,18 @@ export async function exportGguf(ckpt: Checkpoint, path: string, options: Export
     report.push({ name, type: ggmlTypeInfo[type].name, bytes: bytes.length, relativeError: ref > 0 ? Math.sqrt(err / ref) : 0 });
     tensors.push({ name, type, dims: shape.length === 1 ? [cols] : [cols, rows], data: bytes });
   }
-  const { fileSize } = await writeGguf(path, { metadata: modelMetadata(ckpt, options.name ?? 'Quest Lens default'), tensors });
+  const { fileSize } = await writeGguf(path, { metadata: modelMetadata(ckpt, options.name ?? 'Quest Lens default', kvHeads), tensors });
   if (options.maxBytes !== undefined && fileSize > options.maxBytes) {
     const { rmSync } = await import('node:fs');
     rmSync(path, { force: true });
     fail(`the GGUF would be ${fileSize} bytes, over the ${options.maxBytes}-byte limit: use a smaller plan`);
   }
   return { path, fileBytes: fileSize, tensors: report };
+}
+
+/** (heads, block) values → (heads * times, block): head i of the result is head floor(i / times) of `values`. */
+function repeatHeads(values: Float64Array, heads: number, times: number, block: number): Float64Array {
+  const out = new Float64Array(heads * times * block);
+  for (let i = 0; i < heads * times; i++) out.set(values.subarray(Math.floor(i / times) * block, (Math.floor(i / times) + 1) * block), i * block);
+  return out;
 }

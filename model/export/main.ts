@@ -1,7 +1,8 @@
 // `export-model`: a trainer checkpoint folder → the default model's GGUF.
 //   npx esbuild model/export/main.ts --bundle --platform=node --format=esm --outfile=out/model/export.mjs
-//   node out/model/export.mjs CHECKPOINT_DIR OUT.gguf [--plan mixed|q8|f32] [--max-bytes N]
+//   node out/model/export.mjs CHECKPOINT_DIR OUT.gguf [--plan mixed|q8|f32] [--max-bytes N] [--kv-heads N]
 import { parseArgs } from 'node:util';
+import { integerFlag } from '../../gpu/cliArgs';
 import { readCheckpoint } from './checkpoint';
 import { MAX_MODEL_BYTES, exportGguf, quantPlans } from './ggufExport';
 
@@ -11,13 +12,15 @@ const { values: a, positionals } = parseArgs({
     plan: { type: 'string', default: 'mixed' },
     'max-bytes': { type: 'string', default: String(MAX_MODEL_BYTES) },
     name: { type: 'string', default: 'Quest Lens default' },
+    'kv-heads': { type: 'string' },
   },
 });
 if (positionals.length !== 2 || !quantPlans[a.plan!]) {
-  console.error(`usage: node out/model/export.mjs CHECKPOINT_DIR OUT.gguf [--plan ${Object.keys(quantPlans).join('|')}] [--max-bytes N]`);
+  console.error(`usage: node out/model/export.mjs CHECKPOINT_DIR OUT.gguf [--plan ${Object.keys(quantPlans).join('|')}] [--max-bytes N] [--kv-heads N]`);
   process.exit(2);
 }
 const ckpt = readCheckpoint(positionals[0]);
-const report = await exportGguf(ckpt, positionals[1], { plan: quantPlans[a.plan!], maxBytes: Number(a['max-bytes']), name: a.name! });
+const kvHeads = a['kv-heads'] === undefined ? undefined : integerFlag('kv-heads', a['kv-heads'], 1);
+const report = await exportGguf(ckpt, positionals[1], { plan: quantPlans[a.plan!], maxBytes: Number(a['max-bytes']), name: a.name!, kvHeads });
 for (const t of report.tensors) console.log(`${t.name.padEnd(28)} ${t.type.padEnd(5)} ${String(t.bytes).padStart(10)} B  rel. error ${t.relativeError.toExponential(2)}`);
 console.log(`${report.path}: ${report.fileBytes} bytes (${(report.fileBytes / 2 ** 20).toFixed(2)} MiB), plan ${a.plan}`);

@@ -19,6 +19,7 @@ Determinism: example i of step s is a function of (seed, s, i) and the corpus pa
 cursor is the step; the run-defining options are stored in the checkpoint and reused on resume.
 """
 import argparse
+import contextlib
 import json
 import math
 import multiprocessing as mp
@@ -237,15 +238,24 @@ def quest_step(w, qo, budget, sparse_fraction):
     """The QuestTrain of a batch with loss weights w (B, T): the first round(fraction * B) examples read sparse."""
     B = w.shape[0]
     sparse = torch.arange(B, device=w.device) < round(sparse_fraction * B)
-    return QuestTrain.from_weights(w, ANSWER_WEIGHT, sparse, qo['pageSize'], budget // qo['pageSize'], qo['denseLayers'])
+    return QuestTrain.from_weights(w, ANSWER_WEIGHT, sparse, qo['pageSize'], budget // qo['pageSize'], qo['denseLayers'],
+                                   qo.get('selection', 'kv'))
+
+
+def bf16(device):
+    """bf16 autocast on the GPU; nothing on the CPU (torch 1.13's autocast asks CUDA even when disabled)."""
+    return torch.autocast('cuda', dtype=torch.bfloat16) if device.type == 'cuda' else contextlib.nullcontext()
 
 
 @torch.no_grad()
 def evaluate(model, examples, device, batch, qo=None):
     """Per task: exact match, first-token accuracy, answer loss; with qo, decode-step positions read only Quest's
-    selection at qo['evalBudget'] (the first answer token is predicted densely, as the engine's prefill does)."""
+    selection at qo['evalBudget'] (the first answer token is predicted densely, as the engine's prefill does), and
+    'recall' lists, per sparse layer, the dense attention mass on earlier pages that the selection kept (mean over
+    batches). qo['selection'] (quest.SELECTIONS, default the engine's 'kv') picks the rule."""
     model.eval()
     stats = {}
+    recalls = []
     for at in range(0, len(examples), batch):
         group = examples[at:at + batch]
         toks = torch.tensor([ex.tokens for ex in group], dtype=torch.long, device=device)
@@ -253,12 +263,14 @@ def evaluate(model, examples, device, batch, qo=None):
         if qo is not None:
             w = torch.tensor([ex.weights for ex in group], dtype=torch.float32, device=device)
             qt = quest_step(w, qo, qo['evalBudget'], 1.0)
-        with torch.autocast('cuda', dtype=torch.bfloat16, enabled=device.type == 'cuda'):
+        with bf16(device):
             h = model.hidden(toks[:, :-1], qt)
+        if qt is not None and qt.recalls:
+            recalls.append([float(r) for r in qt.recalls])
         for i, ex in enumerate(group):
             for start, end, task in ex.answers:
                 pos = torch.arange(start - 1, end - 1, device=device)
-                with torch.autocast('cuda', dtype=torch.bfloat16, enabled=device.type == 'cuda'):
+                with bf16(device):
                     logits = model.logits(h[i, pos]).float()
                 target = toks[i, start:end]
                 ce = F.cross_entropy(logits, target, reduction='sum').item()
@@ -274,6 +286,8 @@ def evaluate(model, examples, device, batch, qo=None):
     for task, s in sorted(stats.items()):
         out[task] = {'n': s['n'], 'exact': round(s['exact'] / s['n'], 4), 'first': round(s['first'] / s['n'], 4),
                      'answerLoss': round(s['ce'] / max(1, s['tokens']), 4)}
+    if recalls:
+        out['recall'] = [round(sum(r[i] for r in recalls) / len(recalls), 4) for i in range(len(recalls[0]))]
     return out
 
 

@@ -80,6 +80,27 @@ test('checkpoint (Python) → GGUF (F32): plain-Python forward == the engine\'s 
   assert.ok(worst < 1e-9 * (1 + scale), `max |Δlogit| between reference.py and gpu/reference/forward.ts is ${worst}`);
 });
 
+test('--kv-heads: each KV head written once per query head computes exactly the logits of the shared heads; bad counts refused', async () => {
+  const dir = randomCheckpoint('kv-heads', 5, '');
+  const tokens = [7, 1000, 50256, 318, 2000, 13, 99, 4242];
+  const shared = join(tmp, 'kv2.gguf');
+  const expanded = join(tmp, 'kv4.gguf');
+  await exportGguf(readCheckpoint(dir), shared, { plan: quantPlans.mixed });
+  await exportGguf(readCheckpoint(dir), expanded, { plan: quantPlans.mixed, kvHeads: 4 });
+  const cfg = readModelConfig(await readGguf(expanded));
+  assert.deepEqual([cfg.heads, cfg.kvHeads], [4, 4]);
+  // Row-wise quantization: a repeated head quantizes to the same blocks, so the logits agree to float64 rounding.
+  const a = await referenceLogits(shared, tokens);
+  const b = await referenceLogits(expanded, tokens);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  assert.ok(worst < 1e-9, `max |Δlogit| ${worst}`);
+  for (const kvHeads of [3, 8, 1]) {
+    await assert.rejects(exportGguf(readCheckpoint(dir), join(tmp, 'bad.gguf'), { kvHeads }), (e: Error) =>
+      e instanceof CheckpointError && new RegExp(`kvHeads ${kvHeads} must be a multiple of the checkpoint's 2 KV heads that divides its 4 query heads`).test(e.message));
+  }
+});
+
 /** One small checkpoint exported with plan 'mixed', shared by the tests below. */
 let mixedGguf: Promise<string> | undefined;
 function smallMixedGguf(): Promise<string> {
