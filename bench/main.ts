@@ -6,6 +6,7 @@
 // After each model's last picked plan, llama.cpp runs on the same GGUF at those plans' contexts (--no-peer skips
 // it); after the plans, the extension's pipeline on a copy of the repository's sources (--source: the repository,
 // default the one around the working directory; --no-pipeline skips it).
+// A plan's model file (the built-in model's plan) is read from the repository around the working directory.
 // The default suite is `device` on a hardware GPU and `smoke` on a software adapter (whose results go to a temp
 // folder: lavapipe figures say nothing about speed). BENCH_COMMIT / BENCH_DIRTY override the git commit recorded
 // (the GPU machine gets the working tree without .git).
@@ -82,6 +83,7 @@ async function main(argv: string[]): Promise<number> {
         process.exitCode = 1;
       }
     };
+    // The synthetic plans' page size and dense layers; a model file decodes with its own (ModelResult.pageSize, …).
     const settings = { pageSize: 16, denseLayers: 2, decodeTokens: suite.decodeTokens, profileReps: suite.profileReps };
     const result = (): BenchResult => ({
       schema: 1,
@@ -102,23 +104,24 @@ async function main(argv: string[]): Promise<number> {
     });
     const file = join(outDir, `${date.slice(0, 19).replace(/[:T]/g, '-')}-${suite.name}-${slug(device.description)}${resultsExtension}`);
     const save = () => writeResultsFile(file, result(), 1);
+    const root = findRepoRoot(process.cwd());
     const peerAfter = suite.peer && !a['no-peer'] ? peerContexts(suite.plans, picked) : new Map<number, number[]>();
     for (const i of picked) {
-      await benchModel({ gpu, timer, copyBytesPerSecond, tmpDir, ...settings, log }, suite.plans[i], (r) => {
+      await benchModel({ gpu, timer, copyBytesPerSecond, tmpDir, root, ...settings, log }, suite.plans[i], (r) => {
         models.push(r);
         save();
       });
       const contexts = peerAfter.get(i);
       if (contexts) {
         await attempt(`llama.cpp peer on plan ${i}`, async () => {
-          peers.push(await benchPeer({ tmpDir, copyBytesPerSecond, gpu: software ? false : 'vulkan', log }, suite.plans[i], contexts, suite.peer!));
+          peers.push(await benchPeer({ tmpDir, root, copyBytesPerSecond, gpu: software ? false : 'vulkan', log }, suite.plans[i], contexts, suite.peer!));
           save();
         });
       }
     }
     if (suite.pipeline && !a['no-pipeline']) {
       await attempt('pipeline', () =>
-        benchPipeline({ gpu, tmpDir, source: a.source ?? findRepoRoot(process.cwd()), log }, suite.pipeline!, (r) => {
+        benchPipeline({ gpu, tmpDir, source: a.source ?? root, log }, suite.pipeline!, (r) => {
           pipeline = r;
           save();
         }),

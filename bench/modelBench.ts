@@ -1,13 +1,12 @@
-// One synthetic model on the engine: written, loaded, its cache filled to each context (by real prefill, or by
-// kvAppend with random keys and values for long contexts), then decoded densely and with Quest at each budget:
-// wall-clock tokens/s through Engine.generate, and one decodeStep profiled on the GPU.
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
+// One model on the engine (a synthetic one written for the run, or a model file such as the built-in model): loaded,
+// its cache filled to each context (by real prefill, or by kvAppend with random keys and values for long contexts),
+// then decoded densely and with Quest at each budget: wall-clock tokens/s through Engine.generate, and one decodeStep
+// profiled on the GPU.
 import type { Gpu } from '../gpu/device';
 import { Engine, denseSettings } from '../gpu/engine';
 import type { QuestSettings } from '../gpu/forward/forward';
 import type { Aggregation } from '../gpu/kernels/pageScore';
-import { type SyntheticShape, type SyntheticWeightPlan, weightPlanName, writeSyntheticModel } from '../gpu/model/syntheticModel';
+import { resolveDenseLayers } from '../gpu/session/decodeSettings';
 import { profileDecodeStep } from './decodeProfile';
 import { type MatvecLayoutTime, sweepMatvecLayouts } from './matvecSweep';
 import { type QuestKernelTime, sweepQuestKernels } from './questSweep';
@@ -15,12 +14,12 @@ import { type ObserveRun, measureObserveCost } from './observeCost';
 
 import { type GpuTimer, median } from './gpuTimer';
 import { fillKvCache } from './kvFill';
+import { type ModelSource, isFileSource, openModelSource } from './modelSource';
 import type { DecodeRun, ModelResult } from './results';
 import { stepTraffic, stepWeightBytes } from './traffic';
 
-export interface ModelPlan {
-  readonly shape: SyntheticShape;
-  readonly weightType: SyntheticWeightPlan;
+/** A model (synthetic, or a file: modelSource.ts) and what to measure on it. */
+export type ModelPlan = ModelSource & {
   readonly fill: 'prefill' | 'kvAppend';
   readonly contexts: readonly number[];
   /** Quest token budgets; those not below a context are skipped there. */
@@ -31,7 +30,7 @@ export interface ModelPlan {
   readonly matvecSweep?: boolean;
   /** Time Quest's selection kernels at other settings at every context (questSweep.ts). */
   readonly questSweep?: boolean;
-}
+};
 
 /** Quest's aggregation in every run: the engine's default (README, Engine). */
 export const benchAggregation: Aggregation = 'sum';
@@ -41,6 +40,12 @@ export interface BenchContext {
   readonly timer?: GpuTimer;
   readonly copyBytesPerSecond: number;
   readonly tmpDir: string;
+  /** The repository: a file plan's path is relative to it. */
+  readonly root: string;
+  /**
+   * The synthetic plans' page size and dense layers (every synthetic plan uses them, so their figures stay comparable
+   * across runs); a file plan passes none to the resolvers and gets its model's recommendation, else the defaults.
+   */
   readonly pageSize: number;
   readonly denseLayers: number;
   readonly decodeTokens: number;
@@ -50,18 +55,31 @@ export interface BenchContext {
 
 /** Runs `plan`, calling `done` with each context's result as soon as it is measured. */
 export async function benchModel(c: BenchContext, plan: ModelPlan, done: (r: ModelResult) => void): Promise<void> {
-  const type = weightPlanName(plan.weightType);
-  const path = join(c.tmpDir, `${plan.shape.name.replace(/[^A-Za-z0-9.-]+/g, '_')}-${type}.gguf`);
-  c.log(`${plan.shape.name} ${type}: writing ${path}`);
-  let t0 = performance.now();
-  const file = await writeSyntheticModel(path, { shape: plan.shape, weightType: plan.weightType, seed: 1 });
-  const generateMs = performance.now() - t0;
+  c.log(isFileSource(plan) ? `${plan.file}: reading` : `${plan.shape.name}: writing into ${c.tmpDir}`);
+  const file = await openModelSource(plan, c);
+  // Room for the decoded tokens, and for the end-of-generation tokens decodeRun prefills to go on past them.
   const capacity = Math.max(...plan.contexts) + c.decodeTokens + 16;
-  c.log(`  ${(file.fileSize / 2 ** 30).toFixed(2)} GiB in ${(generateMs / 1000).toFixed(1)} s; loading with capacity ${capacity}`);
-  t0 = performance.now();
-  const engine = await Engine.load(c.gpu, path, { maxContext: capacity, pageSize: c.pageSize });
+  const made = file.generateMs !== undefined ? ` in ${(file.generateMs / 1000).toFixed(1)} s` : '';
+  c.log(`  ${file.name} ${file.weightType}: ${(file.fileBytes / 2 ** 30).toFixed(2)} GiB${made}; loading with capacity ${capacity}`);
+  // Explicit settings for synthetic plans; none for a file, so that Engine.load's resolvePageSize and
+  // resolveDenseLayers below take its recommendation: what is recorded is what the engine used.
+  const explicit: { readonly pageSize?: number; readonly denseLayers?: number } = isFileSource(plan) ? {} : { pageSize: c.pageSize, denseLayers: c.denseLayers };
+  let t0 = performance.now();
+  let engine: Engine;
+  try {
+    engine = await Engine.load(c.gpu, file.path, { maxContext: capacity, ...(explicit.pageSize !== undefined ? { pageSize: explicit.pageSize } : {}) });
+  } catch (e) {
+    file.remove();
+    throw e;
+  }
   const loadMs = performance.now() - t0;
-  c.log(`  loaded in ${(loadMs / 1000).toFixed(2)} s (weights ${(engine.info.memory.weights / 2 ** 30).toFixed(2)} GiB, KV ${(engine.info.memory.kv.total / 2 ** 30).toFixed(2)} GiB)`);
+  const cfg = engine.info.config;
+  const pageSize = engine.info.kv.pageSize;
+  const denseLayers = resolveDenseLayers(explicit.denseLayers, cfg.recommendedDenseLayers, cfg.layers);
+  c.log(
+    `  loaded in ${(loadMs / 1000).toFixed(2)} s (weights ${(engine.info.memory.weights / 2 ** 30).toFixed(2)} GiB, KV ${(engine.info.memory.kv.total / 2 ** 30).toFixed(2)} GiB); ` +
+      `pages of ${pageSize}, ${denseLayers} dense layers${isFileSource(plan) ? ` (the file recommends ${cfg.recommendedPageSize !== undefined ? `pages of ${cfg.recommendedPageSize}` : 'no page size'}, ${cfg.recommendedDenseLayers ?? 'no'} dense layers)` : ''}`,
+  );
   try {
     const weights = stepWeightBytes(engine.internals().weights);
     const vocab = engine.info.config.vocab;
@@ -84,11 +102,11 @@ export async function benchModel(c: BenchContext, plan: ModelPlan, done: (r: Mod
       const settings: QuestSettings[] = [denseSettings];
       for (const b of plan.budgets) {
         if (b >= context) continue;
-        settings.push({ mode: 'quest', pageBudget: Math.floor(b / c.pageSize), denseLayers: Math.min(c.denseLayers, engine.info.config.layers), aggregation: benchAggregation });
+        settings.push({ mode: 'quest', pageBudget: Math.floor(b / pageSize), denseLayers, aggregation: benchAggregation });
       }
       const runs: DecodeRun[] = [];
       for (const quest of settings) {
-        const r = await decodeRun(c, engine, quest, context, token, weights);
+        const r = await decodeRun(c, engine, quest, context, token, weights, pageSize);
         runs.push(r);
         const p = r.profile;
         c.log(
@@ -102,15 +120,14 @@ export async function benchModel(c: BenchContext, plan: ModelPlan, done: (r: Mod
         // Dense, and Quest at the extension's default budget (1024 tokens) or the largest below the context.
         const budget = plan.budgets.filter((b) => b < context).sort((a, b) => Math.abs(a - 1024) - Math.abs(b - 1024))[0];
         observe = [];
-        for (const quest of settings.filter((q) => q.mode === 'dense' || q.pageBudget * c.pageSize === budget)) {
-          const o = await measureObserveCost(engine, quest, context, token, { tokens: c.decodeTokens, rounds: 5, pageSize: c.pageSize });
+        for (const quest of settings.filter((q) => q.mode === 'dense' || q.pageBudget * pageSize === budget)) {
+          const o = await measureObserveCost(engine, quest, context, token, { tokens: c.decodeTokens, rounds: 5, pageSize });
           observe.push(...o);
           c.log(`    observe ${quest.mode}${quest.mode === 'quest' ? ` ${budget}` : ''}: ${o.map((r) => `${r.config} ${r.tokensPerSecond.toFixed(1)}`).join(', ')} tok/s`);
         }
       }
       let questKernels: QuestKernelTime[] | undefined;
       if (plan.questSweep && c.timer) {
-        const denseLayers = Math.min(c.denseLayers, engine.info.config.layers);
         questKernels = await sweepQuestKernels(engine, c.timer, { context, budgets: plan.budgets, denseLayers, aggregation: benchAggregation, reps: c.profileReps });
         const us = (k: string) => questKernels!.filter((q) => q.kernel === k).map((q) => `${q.setting}${q.budget ? `@${q.budget}` : ''} ${q.usPerLayer.toFixed(1)}`).join(', ');
         c.log(`    pageScore µs/layer by workgroups: ${us('pageScore')}; selectPages by threads@budget: ${us('selectPages')}`);
@@ -127,15 +144,18 @@ export async function benchModel(c: BenchContext, plan: ModelPlan, done: (r: Mod
         }
       }
       done({
-        model: plan.shape.name,
-        shape: shapeText(plan.shape),
-        weightType: type,
+        model: file.name,
+        shape: file.shape,
+        weightType: file.weightType,
+        ...(isFileSource(plan) ? { file: plan.file } : {}),
         parameters: file.parameters,
-        fileBytes: file.fileSize,
+        fileBytes: file.fileBytes,
         weightBytes: engine.info.memory.weights,
         capacity,
-        generateMs,
+        ...(file.generateMs !== undefined ? { generateMs: file.generateMs } : {}),
         loadMs,
+        pageSize,
+        denseLayers,
         fill: plan.fill,
         context,
         ...(prefillMs !== undefined ? { prefillMs } : {}),
@@ -148,12 +168,17 @@ export async function benchModel(c: BenchContext, plan: ModelPlan, done: (r: Mod
     }
   } finally {
     engine.dispose();
-    rmSync(path, { force: true });
+    file.remove();
   }
 }
 
-/** Decodes c.decodeTokens tokens after a `context`-token cache; profiles one step first when a timer exists. */
-async function decodeRun(c: BenchContext, engine: Engine, quest: QuestSettings, context: number, token: number, weights: number): Promise<DecodeRun> {
+/**
+ * Decodes c.decodeTokens steps after a `context`-token cache; profiles one step first when a timer exists. A real
+ * model may end its answer early (an end-of-generation token): that token then goes into the cache by prefill and
+ * generation goes on, at most maxRestarts times; only the gaps between tokens of one generate() are timed (a
+ * prefill is no decodeStep).
+ */
+async function decodeRun(c: BenchContext, engine: Engine, quest: QuestSettings, context: number, token: number, weights: number, pageSize: number): Promise<DecodeRun> {
   // Each measurement starts from the same cache: context - 1 filled tokens plus `token` run through the model.
   const reset = async () => {
     engine.truncate(context - 1);
@@ -165,19 +190,32 @@ async function decodeRun(c: BenchContext, engine: Engine, quest: QuestSettings, 
     profile = await profileDecodeStep(engine, c.timer, quest, c.profileReps, token);
     await reset();
   }
-  const at: number[] = [];
-  for await (const _ of engine.generate({ maxTokens: c.decodeTokens + 1, quest })) at.push(performance.now());
-  const steps = at.length - 1;
-  if (steps < 1) throw new Error(`bench: generation stopped after ${at.length} token(s) (an end-of-generation token); no step to time`);
-  const msPerToken = median(at.slice(1).map((t, i) => t - at[i]));
-  const meanMsPerToken = (at[steps] - at[0]) / steps;
+  const gaps: number[] = []; // ms between consecutive tokens of one generate(): one decodeStep each
+  let restarts = 0;
+  for (;;) {
+    let last: { at: number; token: number } | undefined;
+    for await (const t of engine.generate({ maxTokens: c.decodeTokens - gaps.length + 1, quest })) {
+      const at = performance.now();
+      if (last) gaps.push(at - last.at);
+      last = { at, token: t.token };
+    }
+    if (gaps.length >= c.decodeTokens) break;
+    if (!last || ++restarts > maxRestarts) {
+      throw new Error(`bench: generation ended early ${restarts} times (end-of-generation tokens) with ${gaps.length} of ${c.decodeTokens} steps timed`);
+    }
+    await engine.prefill([last.token]);
+  }
+  const steps = gaps.length;
+  const msPerToken = median(gaps);
+  const meanMsPerToken = gaps.reduce((a, b) => a + b, 0) / steps;
   const traffic = stepTraffic(weights, engine.info.kv, context + 1, quest);
   const limitUs = (traffic.total / c.copyBytesPerSecond) * 1e6;
   return {
     mode: quest.mode,
-    ...(quest.mode === 'quest' ? { budget: quest.pageBudget * c.pageSize, pageBudget: quest.pageBudget } : {}),
+    ...(quest.mode === 'quest' ? { budget: quest.pageBudget * pageSize, pageBudget: quest.pageBudget } : {}),
     context,
     steps,
+    ...(restarts ? { restarts } : {}),
     msPerToken,
     meanMsPerToken,
     tokensPerSecond: 1000 / msPerToken,
@@ -188,8 +226,7 @@ async function decodeRun(c: BenchContext, engine: Engine, quest: QuestSettings, 
   };
 }
 
-export function shapeText(s: SyntheticShape): string {
-  return `${s.layers} layers, dim ${s.dim}, ffn ${s.ffn}, ${s.heads}/${s.kvHeads} heads × ${s.headDim}, vocab ${s.vocab}`;
-}
+/** End-of-generation tokens a decode run goes on past: each takes one token of the capacity's 16 spare ones. */
+const maxRestarts = 8;
 
 const fmt = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(1));

@@ -17,7 +17,7 @@ import type { DecodeSettings, ReaderSettings } from '../gpu/protocol';
 import { WorkspaceSession } from '../gpu/session/workspaceSession';
 import { p50kTokenizerMetadata } from '../gpu/tokenizer/p50k';
 import { DEFAULT_MAX_FILE_BYTES } from '../extension/context/readSource';
-import { shapeText } from './modelBench';
+import { shapeText } from './modelSource';
 
 export interface PipelinePlan {
   readonly shape: SyntheticShape;

@@ -61,7 +61,8 @@ export function renderTables(results: readonly { file: string; result: BenchResu
   out.push(`\nSettings: pageSize ${s.pageSize}, KV ${s.kvType}, Quest denseLayers ${s.denseLayers}, aggregation ${s.aggregation}; ` +
     `${s.decodeTokens} decodeSteps timed per configuration (wall clock, greedy, through Engine.generate); GPU times are medians of ${s.profileReps} repetitions ` +
     `of one decodeStep (timestamp queries, quantization off). Copy bandwidth counts bytes read + written by a copy kernel over ${(results[results.length - 1].result.copy.bytes / 2 ** 30).toFixed(0)} GiB ` +
-    '(the larger of the figures measured before and after the models; it is the limit every % below is against). tok/s = 1000 / median ms between tokens.\n');
+    '(the larger of the figures measured before and after the models; it is the limit every % below is against). tok/s = 1000 / median ms between tokens.' +
+    `${ownSettings(all)}\n`);
   for (const section of [renderPeerTables(results), renderPipelineTable(results)]) if (section) out.push(section);
 
   const short = all.filter((m) => m.model.fill === 'prefill');
@@ -87,12 +88,14 @@ export function renderTables(results: readonly { file: string; result: BenchResu
     out.push(kernelTable(short.map((m) => ({ title: `${m.model.model} ${m.model.weightType} @${m.model.context}`, run: m.model.runs.find((r) => r.mode === 'dense')! }))));
   }
 
-  const long = all.filter((m) => m.model.fill === 'kvAppend');
-  for (const name of [...new Set(long.map((m) => `${m.model.model}|${m.model.weightType}`))]) {
-    const group = long.filter((m) => `${m.model.model}|${m.model.weightType}` === name).sort((x, y) => x.model.context - y.model.context);
-    const [model, type] = name.split('|');
-    out.push(`\n### Dense vs Quest: ${model} ${type} (KV filled by kvAppend with random keys and values)\n`);
-    out.push(`${group[0].model.shape}; weights ${(group[0].model.weightBytes / 2 ** 30).toFixed(2)} GiB on the GPU. ` +
+  // Long contexts, and model files at any context (their Quest runs use the model's own settings).
+  const quest = all.filter((m) => m.model.fill === 'kvAppend' || m.model.file !== undefined);
+  const groupKey = (m: Measured) => `${m.model.model}|${m.model.weightType}|${m.model.fill}`;
+  for (const name of [...new Set(quest.map(groupKey))]) {
+    const group = quest.filter((m) => groupKey(m) === name).sort((x, y) => x.model.context - y.model.context);
+    const [model, type, fill] = name.split('|');
+    out.push(`\n### Dense vs Quest: ${model} ${type} (${fill === 'kvAppend' ? 'KV filled by kvAppend with random keys and values' : 'real prefill of the context'})\n`);
+    out.push(`${group[0].model.shape}; weights ${(group[0].model.weightBytes / 2 ** 30).toFixed(2)} GiB on the GPU.${groupSettings(group)} ` +
       'Attention columns are GPU µs per layer (dense: per dense layer; Quest: per sparse layer); speedups are against the dense row of the same context. ' +
       'MB/token = weights + K/V + page metadata read per decodeStep; limit = that over the copy bandwidth.\n');
     out.push(table(['context', 'mode', 'budget', 'pageScore µs', 'selectPages µs', 'sparse attn µs', 'Quest attn µs', 'dense attn µs', 'attention speedup', 'MB/token', 'limit µs', 'GPU step µs', 'ms/token', 'tok/s', 'decode speedup', '% of limit']));
@@ -115,6 +118,24 @@ export function renderTables(results: readonly { file: string; result: BenchResu
   out.push(renderQuestSweepTable(all.map((m) => m.model)));
   return `\n${out.join('\n')}\n\n`;
 }
+
+/** ` Pages of 4, 4 dense layers (as model/default.gguf recommends, …).` for results that record their own settings. */
+function groupSettings(group: readonly Measured[]): string {
+  const text = (m: ModelResult) => `pages of ${m.pageSize}, ${m.denseLayers} dense layers${m.file ? ` (as ${m.file} recommends, or the defaults where it names none)` : ''}`;
+  const recorded = group.filter((m) => m.model.pageSize !== undefined);
+  const kinds = [...new Set(recorded.map((m) => text(m.model)))];
+  if (kinds.length === 0) return '';
+  if (kinds.length === 1) return ` ${capitalize(kinds[0])}.`;
+  return ` ${capitalize(recorded.map((m) => `${text(m.model)} at ${m.model.context}`).join('; '))}.`;
+}
+
+/** A sentence naming the model files and the settings they decode with (the Settings line's are the synthetic models'). */
+function ownSettings(all: readonly Measured[]): string {
+  const files = [...new Set(all.filter((m) => m.model.file !== undefined).map((m) => `${m.model.model} (${m.model.file}): pages of ${m.model.pageSize}, ${m.model.denseLayers} dense layers`))];
+  return files.length ? ` Model files decode with the page size and dense layers they recommend, or these defaults where they name none: ${files.join('; ')}.` : '';
+}
+
+const capitalize = (t: string) => t.charAt(0).toUpperCase() + t.slice(1);
 
 function kernelTable(columns: readonly { title: string; run: DecodeRun }[]): string {
   const names = [...new Set(columns.flatMap((c) => c.run.profile?.categories.map((k) => k.name) ?? []))];

@@ -20,6 +20,8 @@ export interface DecodeRun {
   readonly context: number;
   /** decodeSteps timed (wall clock, first yielded token to last). */
   readonly steps: number;
+  /** End-of-generation tokens the run went on past (prefilled, then generation again); absent: none. */
+  readonly restarts?: number;
   /** Median wall time between consecutive tokens (robust to the odd GC pause or scheduler hiccup). */
   readonly msPerToken: number;
   readonly meanMsPerToken: number;
@@ -36,14 +38,25 @@ export interface DecodeRun {
 export interface ModelResult {
   readonly model: string;
   readonly shape: string;
+  /** The synthetic plan's type, or a model file's matrix types by bytes, largest first (`Q8_0+Q4_0+Q6_K`). */
   readonly weightType: string;
+  /** The model file measured, relative to the repository root (a file plan); absent: a synthetic model. */
+  readonly file?: string;
   readonly parameters: number;
   readonly fileBytes: number;
   /** GPU bytes of the weights. */
   readonly weightBytes: number;
   readonly capacity: number;
-  readonly generateMs: number;
+  /** Time to write the synthetic model; absent for a model file. */
+  readonly generateMs?: number;
   readonly loadMs: number;
+  /**
+   * The page size and Quest dense layers the engine used for this model: the run's settings for a synthetic model, a
+   * model file's recommendation (GGUF questlens.page_size, questlens.dense_layers; else the defaults) for a file.
+   * Absent in results before they were recorded per model: the run's settings.
+   */
+  readonly pageSize?: number;
+  readonly denseLayers?: number;
   /** Real prefill (issue 3) or KV filled through kvAppend with random keys/values (long contexts). */
   readonly fill: 'prefill' | 'kvAppend';
   readonly context: number;
@@ -63,6 +76,7 @@ export interface BenchResult extends RunProvenance {
   readonly schema: 1;
   readonly suite: string;
   readonly runtime: { readonly node: string; readonly webgpu: string; readonly dawnFlags: readonly string[] };
+  /** pageSize and denseLayers: the synthetic models' (a model's own are in its ModelResult). */
   readonly settings: {
     readonly pageSize: number;
     readonly kvType: string;

@@ -1,8 +1,11 @@
 // What `npm run bench` measures. `device`: the issue-3/4/9 figures on a real GPU (Llama-3.2-1B and Qwen2.5-Coder-1.5B
 // shapes, Q8_0 and Q4_K_M: real prefill at 4K and 8K; dense vs Quest at 8K–128K with the cache filled by kvAppend);
 // llama.cpp on the same files and contexts (peer); the extension's pipeline on a 32K-token workspace (pipeline).
-// Plans 0-3 keep their numbers (BENCHMARKS.md names them); 0, 1, 2, 4 are Llama's, 3, 5, 6, 7 Qwen's.
-// `smoke`: the same code on a tiny shape, for lavapipe (checks the harness, measures nothing).
+// Plans 0-3 keep their numbers (BENCHMARKS.md names them); 0, 1, 2, 4 are Llama's, 3, 5, 6, 7 Qwen's; every synthetic
+// plan decodes with pages of 16 and 2 dense layers (bench/main.ts), so runs stay comparable. Plan 8 is the built-in
+// model, model/default.gguf, with the page size and dense layers it recommends (pages of 4, 4 dense layers).
+// `smoke`: the same code on tiny models, for lavapipe (checks the harness, measures nothing); its model file is
+// stories260K from ../shared/models, beside the repository, where the tests read it (test/util/paths.ts).
 import { GgmlType } from '../gpu/model/ggmlTypes';
 import { type SyntheticShape, llama32_1B, qwen25Coder1_5B } from '../gpu/model/syntheticModel';
 import type { ModelPlan } from './modelBench';
@@ -53,6 +56,7 @@ export const suites: Readonly<Record<string, Suite>> = {
       { shape: qwen25Coder1_5B, weightType: GgmlType.Q8_0, fill: 'prefill', contexts: short, budgets: [512, 1024, 2048] },
       { shape: qwen25Coder1_5B, weightType: 'Q4_K_M', fill: 'prefill', contexts: short, budgets: [512, 1024, 2048] },
       { shape: qwen25Coder1_5B, weightType: 'Q4_K_M', fill: 'kvAppend', contexts: long, budgets },
+      { file: 'model/default.gguf', fill: 'prefill', contexts: short, budgets: [512, 1024, 2048] },
     ],
     decodeTokens: 64,
     profileReps: 5,
@@ -78,6 +82,7 @@ export const suites: Readonly<Record<string, Suite>> = {
       // 8 layers: Q4_K_M's Q6_K attn_v/ffn_down then fall in layers 0, 3, 6 and 7, so layer 0's q/k/v split
       // (attn_q+attn_k, attn_v) where later layers' fuse: the matvec sweep's roles must follow each layer.
       { shape: { ...tiny, name: 'synthetic tiny llama (8 layers)', layers: 8 }, weightType: 'Q4_K_M', fill: 'kvAppend', contexts: [700], budgets: [64, 256], matvecSweep: true, questSweep: true },
+      { file: '../shared/models/stories260K.gguf', fill: 'prefill', contexts: [300], budgets: [64] },
     ],
     decodeTokens: 4,
     profileReps: 2,

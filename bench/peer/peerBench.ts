@@ -1,12 +1,11 @@
-// llama.cpp on the same synthetic GGUF as the engine's measurement of a model (written again by the same generator
-// with the same options, so byte for byte the same file: writeSyntheticModel is deterministic, checked in
-// test/unit/syntheticModel.test.ts), at the same contexts, in the same bench run; each context's decode held to the
-// same bytes-per-token limit as the engine's (bench/traffic.ts).
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
+// llama.cpp on the same GGUF as the engine's measurement of a model (a synthetic one written again by the same
+// generator with the same options, so byte for byte the same file: writeSyntheticModel is deterministic, checked in
+// test/unit/syntheticModel.test.ts; or the same model file), at the same contexts, in the same bench run; each
+// context's decode held to the same bytes-per-token limit as the engine's (bench/traffic.ts).
 import { readGguf } from '../../gpu/gguf/reader';
 import { readModelConfig } from '../../gpu/model/config';
-import { type SyntheticShape, type SyntheticWeightPlan, weightPlanName, writeSyntheticModel } from '../../gpu/model/syntheticModel';
+import { weightPlanName } from '../../gpu/model/syntheticModel';
+import { type ModelSource, isFileSource, openModelSource } from '../modelSource';
 import { type StepTraffic, denseStepTraffic, ggufStepWeightBytes } from '../traffic';
 import { runLlamaCpp } from './llamaCpp';
 import type { LlamaCppContextRun, LlamaCppRun } from './peerTypes';
@@ -33,7 +32,7 @@ export interface PeerDecodeRun extends LlamaCppContextRun {
 
 export interface PeerResult extends Omit<LlamaCppRun, 'runs'> {
   readonly peer: 'llama.cpp';
-  /** The synthetic model's name and type, as the engine's ModelResult names them. */
+  /** The model's name and type, as the engine's ModelResult names them. */
   readonly model: string;
   readonly weightType: string;
   readonly fileBytes: number;
@@ -44,6 +43,8 @@ export interface PeerResult extends Omit<LlamaCppRun, 'runs'> {
 
 export interface PeerContext {
   readonly tmpDir: string;
+  /** The repository: a model file's path is relative to it. */
+  readonly root: string;
   readonly copyBytesPerSecond: number;
   readonly gpu: 'vulkan' | false;
   readonly log: (message: string) => void;
@@ -51,43 +52,37 @@ export interface PeerContext {
   readonly runner?: string;
 }
 
-/** Writes the model as modelBench does (seed 1), measures llama.cpp at `contexts`, removes the file. */
-export async function benchPeer(
-  c: PeerContext,
-  model: { readonly shape: SyntheticShape; readonly weightType: SyntheticWeightPlan },
-  contexts: readonly number[],
-  s: PeerSettings,
-): Promise<PeerResult> {
-  const type = weightPlanName(model.weightType);
-  const path = join(c.tmpDir, `${model.shape.name.replace(/[^A-Za-z0-9.-]+/g, '_')}-${type}-peer.gguf`);
+/** Opens the model as modelBench does (a synthetic one written with seed 1), measures llama.cpp at `contexts`. */
+export async function benchPeer(c: PeerContext, model: ModelSource, contexts: readonly number[], s: PeerSettings): Promise<PeerResult> {
+  const file = await openModelSource(model, c);
   try {
-    const file = await writeSyntheticModel(path, { shape: model.shape, weightType: model.weightType, seed: 1 });
-    const gguf = await readGguf(path);
+    const gguf = await readGguf(file.path);
     const cfg = readModelConfig(gguf);
     const weightBytes = ggufStepWeightBytes(gguf);
-    c.log(`llama.cpp peer: ${model.shape.name} ${type} at ${contexts.join(', ')}`);
+    c.log(`llama.cpp peer: ${file.name} ${file.weightType} at ${contexts.join(', ')}`);
     const run = await runLlamaCpp(
-      { model: path, gpu: c.gpu, contexts, ...s },
+      { model: file.path, gpu: c.gpu, contexts, ...s },
       { ...(c.runner ? { runner: c.runner } : {}), log: (l) => c.log(`  ${l}`) },
     );
     const runs = run.runs.map((r) => {
       const decodeLength = r.promptTokens + Math.round(s.decodeTokens / 2);
       return { ...r, decodeLength, ...limit(denseStepTraffic(weightBytes, cfg, decodeLength), r, c.copyBytesPerSecond) };
     });
-    return { peer: 'llama.cpp', model: model.shape.name, weightType: type, fileBytes: file.fileSize, weightBytes, ...run, runs };
+    return { peer: 'llama.cpp', model: file.name, weightType: file.weightType, fileBytes: file.fileBytes, weightBytes, ...run, runs };
   } finally {
-    rmSync(path, { force: true });
+    file.remove();
   }
 }
 
 /**
- * Where llama.cpp runs among `picked` plans: after the last picked plan of each model (shape and weight type), at the
- * contexts of all its picked plans, ascending. Keyed by plan index.
+ * Where llama.cpp runs among `picked` plans: after the last picked plan of each model (shape and weight type, or
+ * file), at the contexts of all its picked plans, ascending. Keyed by plan index.
  */
-export function peerContexts(plans: readonly { readonly shape: SyntheticShape; readonly weightType: SyntheticWeightPlan; readonly contexts: readonly number[] }[], picked: readonly number[]): Map<number, number[]> {
+export function peerContexts(plans: readonly (ModelSource & { readonly contexts: readonly number[] })[], picked: readonly number[]): Map<number, number[]> {
   const byModel = new Map<string, { last: number; contexts: Set<number> }>();
   for (const i of picked) {
-    const key = `${plans[i].shape.name}|${weightPlanName(plans[i].weightType)}`;
+    const p = plans[i];
+    const key = isFileSource(p) ? `file|${p.file}` : `${p.shape.name}|${weightPlanName(p.weightType)}`;
     const m = byModel.get(key) ?? { last: i, contexts: new Set<number>() };
     m.last = i;
     for (const c of plans[i].contexts) m.contexts.add(c);

@@ -27,7 +27,7 @@ test('llama.cpp measures the synthetic GGUF at each context with its own timers,
   const lines: string[] = [];
   // 271: 95 % is 257 tokens, one past two batches of 128 (and 256): the prompt is cut to 256.
   const r = await benchPeer(
-    { tmpDir: dir, copyBytesPerSecond, gpu: false, runner: join(repoRoot, 'dist', 'benchPeer.mjs'), log: (l) => lines.push(l) },
+    { tmpDir: dir, root: repoRoot, copyBytesPerSecond, gpu: false, runner: join(repoRoot, 'dist', 'benchPeer.mjs'), log: (l) => lines.push(l) },
     { shape, weightType: 'Q4_K_M' },
     [271, 600],
     { promptFraction: 0.95, decodeTokens, batchSize: 128, warmupContext: 300, threads: 1 },
@@ -68,7 +68,7 @@ test('the peer runs once per model, after its last picked plan, at the contexts 
 
 test('a missing runner bundle is named with the command that builds it', async () => {
   await assert.rejects(
-    benchPeer({ tmpDir: dir, copyBytesPerSecond: 1, gpu: false, runner: join(dir, 'nope.mjs'), log: () => {} }, { shape, weightType: GgmlType.Q8_0 }, [300], {
+    benchPeer({ tmpDir: dir, root: repoRoot, copyBytesPerSecond: 1, gpu: false, runner: join(dir, 'nope.mjs'), log: () => {} }, { shape, weightType: GgmlType.Q8_0 }, [300], {
       promptFraction: 0.95, decodeTokens: 2, batchSize: 128, warmupContext: 300,
     }),
     /runner .*nope\.mjs does not exist: run `node build\.mjs`/,
