@@ -56,8 +56,8 @@ export interface ModelConfig {
   /** `rope_freqs.weight` when the file has it: F32 (rope.dims / 2) per-pair frequency divisors (Llama 3.x). */
   readonly ropeFreqsTensor?: string;
   /**
-   * `questlens.page_size`: the Quest page size the model recommends (the built-in model: 8; with 2 KV heads it needs
-   * tight page bounds). Used when the caller picks none; absent in most files.
+   * `questlens.page_size`: the Quest page size the model recommends (the built-in model: 4; it needs tight page
+   * bounds). Used when the caller picks none; absent in most files.
    */
   readonly recommendedPageSize?: number;
   /**

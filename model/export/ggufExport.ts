@@ -29,9 +29,10 @@ export const quantPlans: Readonly<Record<string, QuantPlan>> = {
 export const MAX_MODEL_BYTES = 32 * 1024 * 1024;
 
 /**
- * The Quest page size the default model recommends (`questlens.page_size`): with 2 KV heads a page's key bound must
- * be tight. Quoted-line exact at 8K on the H100, Quest 512: 20.0% with pages of 16, 53.8% with pages of 8 (2 dense
- * layers), 45.0% → 66.3% from pages of 8 to 4 on the dev set (4 dense layers; dense 70.0%): model/README.md §7.
+ * The Quest page size the default model recommends (`questlens.page_size`): its page bounds must be tight.
+ * Definitions exact at 8K on the H100, dev set, Quest 512, one KV head per query head (--kv-heads 6), 4 dense layers:
+ * 34.9% with pages of 16 (2 dense layers), 65.1% with pages of 8, 77.8% with pages of 4 (dense 82.5%):
+ * model/README.md §7.
  */
 export const RECOMMENDED_PAGE_SIZE = 4;
 

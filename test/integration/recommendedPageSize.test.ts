@@ -1,4 +1,4 @@
-// A GGUF may recommend a Quest page size (`questlens.page_size`; the built-in model's is 8). A load that names no
+// A GGUF may recommend a Quest page size (`questlens.page_size`; the built-in model's is 4). A load that names no
 // page size uses it, an explicit one wins, a file without the key gets 16; a value the engine cannot use (not a power
 // of two, 0, over the maximum, not a number) is refused at load, naming the file and the key, before the GPU is touched.
 // Likewise `questlens.dense_layers` and `questlens.attention_layers` (the built-in model's: 4 and 2): reported in the
