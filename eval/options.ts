@@ -1,6 +1,6 @@
 // `npm run eval` options. Defaults depend on the adapter: on a GPU they are the model card's run (4K/8K/16K, every
-// budget, ≈ 120 questions per length, ≤ 8 minutes on the H100 with --time-limit as the guard); on a software adapter
-// (lavapipe) a small run that still exercises every step.
+// budget, up to 240 questions per length: every askable one of 40 packages, ≤ 9 minutes on the H100 with
+// --time-limit as the guard); on a software adapter (lavapipe) a small run that still exercises every step.
 import { parseArgs } from 'node:util';
 import { integerFlag } from '../gpu/cliArgs';
 import { resolveAttentionLayers } from '../gpu/forward/forward';
@@ -14,7 +14,7 @@ export const evalUsage = `usage: npm run eval -- [options]          (node dist/e
   --corpus DIR            corpus folder with heldout-workspaces/ and heldout-questions.json (default model/.data/corpus)
   --lengths L,…           context lengths (GPU: 4096,8192,16384; software adapter: 1024)
   --budgets B,…           Quest token budgets (GPU: 128,256,512,1024,2048; software: 128,256)
-  --max-questions N       questions per context length (GPU: 120; software: 6)
+  --max-questions N       questions per context length (GPU: 240; software: 6)
   --per-workspace N       at most N questions from one packed workspace (default 8)
   --workspaces N|a,b,…    the first N held-out packages in seeded order, or these packages (GPU: 64; software: 8)
   --passkeys N            pass keys per context length (GPU: 10; software: 2)
@@ -23,7 +23,7 @@ export const evalUsage = `usage: npm run eval -- [options]          (node dist/e
   --aggregation max|sum   page score over a KV head's query heads (default sum)
   --attention-layers N    last layers whose attention the citations count (default the model's questlens.attention_layers, else 4)
   --seed S                package order, question choice and pass keys (default 1)
-  --time-limit S          seconds; no new workspace or pass key starts after each length's share (GPU: 420; software: none)
+  --time-limit S          seconds; no new workspace or pass key starts after each length's share (GPU: 480; software: none)
   --out DIR               where the results (.json.gz) go (default eval/results)
 node dist/eval.mjs report RESULTS.json.gz [--card model/README.md]
                           fills the model card's evaluation section (an older run's .json is read too)
@@ -64,7 +64,7 @@ export interface EvalOptions {
   readonly out: string;
 }
 
-const gpuDefaults = { lengths: '4096,8192,16384', budgets: '128,256,512,1024,2048', 'max-questions': '120', workspaces: '64', passkeys: '10', 'time-limit': '420' };
+const gpuDefaults = { lengths: '4096,8192,16384', budgets: '128,256,512,1024,2048', 'max-questions': '240', workspaces: '64', passkeys: '10', 'time-limit': '480' };
 const softwareDefaults = { lengths: '1024', budgets: '128,256', 'max-questions': '6', workspaces: '8', passkeys: '2', 'time-limit': 'none' };
 
 /** Where the committed default model lives. */

@@ -3,6 +3,7 @@
 // Nothing in the tables is typed by hand. (The marker says RESULTS.json: it is matched as it stands in the card.)
 import { readFileSync, writeFileSync } from 'node:fs';
 import { readResultsFile } from '../bench/resultsFile';
+import { pairedGap, wilson } from './interval';
 import type { EvalResult, SummaryRow } from './results';
 
 export const cardBegin = '<!-- eval:generated:begin (node dist/eval.mjs report RESULTS.json rewrites this section) -->';
@@ -60,14 +61,24 @@ export function renderEval(r: EvalResult, file: string): string {
   const denseAll = summary(TARGET_LENGTH, 'dense', 'all');
   const quest512 = summary(TARGET_LENGTH, 'quest 512', 'definition');
   if (dense && denseAll) {
-    out.push(`\n**Issue 10's targets at ${k(TARGET_LENGTH)}:**\n`);
-    out.push(head(['target', 'measured', 'met?']));
+    out.push(`\n**Issue 10's targets at ${k(TARGET_LENGTH)}** (95% interval: Wilson's for a share, paired per question for a gap; eval/interval.ts):\n`);
+    out.push(head(['target', 'measured', '95% interval', 'met?']));
     const met = (ok: boolean | null) => (ok === null ? 'not measured' : ok ? 'yes' : 'no');
-    out.push(row(['dense quotes the right definition ≥ 80%', pct(dense.exact), met(dense.exact >= 0.8)]));
-    out.push(row(['dense cites the right file ≥ 90%', pct(denseAll.citationFile), met(denseAll.citationFile === null ? null : denseAll.citationFile >= 0.9)]));
+    const records = r.records.filter((x) => x.length === TARGET_LENGTH);
+    const right = (task: 'definition' | 'all', config: string, score: 'exact' | 'citationFile') =>
+      records.filter((x) => task === 'all' || x.task === task).map((x) => x.answers[config]?.[score] === true);
+    const share = (outcomes: boolean[]) => {
+      const [low, high] = wilson(outcomes.filter(Boolean).length, outcomes.length);
+      return `${pct(low)} – ${pct(high)}`;
+    };
+    out.push(row(['dense quotes the right definition ≥ 80%', pct(dense.exact), share(right('definition', 'dense', 'exact')), met(dense.exact >= 0.8)]));
+    const file = denseAll.citationFile;
+    out.push(row(['dense cites the right file ≥ 90%', pct(file), file === null ? '-' : share(right('all', 'dense', 'citationFile')), met(file === null ? null : file >= 0.9)]));
     if (quest512) {
       const gap = 100 * (dense.exact - quest512.exact);
-      out.push(row(['Quest 512 within 2 points of dense (definitions)', `${gap >= 0 ? '−' : '+'}${Math.abs(gap).toFixed(1)} points`, met(gap <= 2)]));
+      const g = pairedGap(right('definition', 'quest 512', 'exact'), right('definition', 'dense', 'exact'));
+      const points = (x: number) => `${x < 0 ? '−' : '+'}${Math.abs(100 * x).toFixed(1)}`;
+      out.push(row(['Quest 512 within 2 points of dense (definitions)', `${gap >= 0 ? '−' : '+'}${Math.abs(gap).toFixed(1)} points`, `${points(g.low)} … ${points(g.high)} points`, met(gap <= 2)]));
     }
   }
   if (r.notes.length > 0) out.push(`\nNotes: ${r.notes.join('; ')}.`);

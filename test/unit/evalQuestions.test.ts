@@ -109,7 +109,8 @@ test('options: GPU and software defaults; bad values named', () => {
   const gpu = evalOptions(parseCommand([]).values, false);
   assert.deepEqual(gpu.lengths, [4096, 8192, 16384]);
   assert.deepEqual(gpu.budgets, [128, 256, 512, 1024, 2048]);
-  assert.equal(gpu.timeLimit, 420);
+  assert.equal(gpu.timeLimit, 480);
+  assert.equal(gpu.maxQuestions, 240);
   const sw = evalOptions(parseCommand(['--lengths', '512,768']).values, true);
   assert.deepEqual(sw.lengths, [512, 768]);
   assert.equal(sw.timeLimit, Infinity);
