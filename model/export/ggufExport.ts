@@ -60,6 +60,12 @@ export interface ExportOptions {
    * checkpoint's KV heads that divides the query heads.
    */
   readonly kvHeads?: number;
+  /**
+   * NTK-aware RoPE scale s (default 1): the file's `rope.freq_base` is the checkpoint's θ · s^(headDim / (headDim − 2)),
+   * which stretches the slowest rotations s times and leaves the fastest nearly as trained, so that positions past
+   * the trained contexts look like ones the model saw (the weights are unchanged; llama.cpp reads the same key).
+   */
+  readonly ropeScale?: number;
   /** Refuse to write a file larger than this (default: no limit). */
   readonly maxBytes?: number;
   readonly name?: string;
@@ -96,8 +102,16 @@ function typeFor(plan: QuantPlan, name: string, cols: number): GgmlType {
   return want === GgmlType.Q6_K ? GgmlType.Q8_0 : GgmlType.Q4_0;
 }
 
-/** The GGUF metadata of the default model for `ckpt`, written with `kvHeads` KV heads (default the checkpoint's). */
-export function modelMetadata(ckpt: Checkpoint, name: string, kvHeads = ckpt.header.config.kvHeads): [string, GgufEntry][] {
+/** θ for an NTK-aware RoPE scale `s` (ExportOptions.ropeScale). */
+export function ntkRopeTheta(theta: number, headDim: number, s: number): number {
+  return theta * s ** (headDim / (headDim - 2));
+}
+
+/**
+ * The GGUF metadata of the default model for `ckpt`, written with `kvHeads` KV heads (default the checkpoint's) and
+ * RoPE's θ for the NTK-aware scale `ropeScale` (default 1: the checkpoint's θ).
+ */
+export function modelMetadata(ckpt: Checkpoint, name: string, kvHeads = ckpt.header.config.kvHeads, ropeScale = 1): [string, GgufEntry][] {
   const c = ckpt.header.config;
   const t = ckpt.header.training;
   const answerStyle = typeof t.answerStyle === 'string' ? t.answerStyle : 'line';
@@ -114,7 +128,7 @@ export function modelMetadata(ckpt: Checkpoint, name: string, kvHeads = ckpt.hea
     ['llama.attention.head_count_kv', kv.u32(kvHeads)],
     ['llama.attention.layer_norm_rms_epsilon', kv.f32(c.normEps)],
     ['llama.rope.dimension_count', kv.u32(c.headDim)],
-    ['llama.rope.freq_base', kv.f32(c.ropeTheta)],
+    ['llama.rope.freq_base', kv.f32(ntkRopeTheta(c.ropeTheta, c.headDim, ropeScale))],
     ['llama.vocab_size', kv.u32(c.vocab)],
     ['questlens.prompt_format', kv.string(promptFormatId)],
     ['questlens.answer_style', kv.string(answerStyle)],
@@ -140,6 +154,8 @@ export async function exportGguf(ckpt: Checkpoint, path: string, options: Export
   if (!(Number.isInteger(kvHeads) && kvHeads % c.kvHeads === 0 && c.heads % kvHeads === 0)) {
     fail(`kvHeads ${kvHeads} must be a multiple of the checkpoint's ${c.kvHeads} KV heads that divides its ${c.heads} query heads`);
   }
+  const ropeScale = options.ropeScale ?? 1;
+  if (!(Number.isFinite(ropeScale) && ropeScale >= 1)) fail(`ropeScale ${ropeScale} must be a number >= 1`);
   const vocabTokens = (p50kTokenizerMetadata().get('tokenizer.ggml.tokens') as readonly string[]).length;
   if (c.vocab !== vocabTokens) fail(`config.vocab ${c.vocab} must equal the p50k_base vocabulary's ${vocabTokens} tokens`);
   const shapes = new Map(ckpt.header.tensors.map((t) => [t.name, t.shape]));
@@ -167,7 +183,7 @@ export async function exportGguf(ckpt: Checkpoint, path: string, options: Export
     report.push({ name, type: ggmlTypeInfo[type].name, bytes: bytes.length, relativeError: ref > 0 ? Math.sqrt(err / ref) : 0 });
     tensors.push({ name, type, dims: shape.length === 1 ? [cols] : [cols, rows], data: bytes });
   }
-  const { fileSize } = await writeGguf(path, { metadata: modelMetadata(ckpt, options.name ?? 'Quest Lens default', kvHeads), tensors });
+  const { fileSize } = await writeGguf(path, { metadata: modelMetadata(ckpt, options.name ?? 'Quest Lens default', kvHeads, ropeScale), tensors });
   if (options.maxBytes !== undefined && fileSize > options.maxBytes) {
     const { rmSync } = await import('node:fs');
     rmSync(path, { force: true });

@@ -24,6 +24,7 @@ import {
   RECOMMENDED_DENSE_LAYERS,
   RECOMMENDED_PAGE_SIZE,
   exportGguf,
+  ntkRopeTheta,
   quantPlans,
 } from '../../model/export/ggufExport';
 import { packPackage } from '../../model/corpus/packagePacker';
@@ -99,6 +100,26 @@ test('--kv-heads: each KV head written once per query head computes exactly the 
     await assert.rejects(exportGguf(readCheckpoint(dir), join(tmp, 'bad.gguf'), { kvHeads }), (e: Error) =>
       e instanceof CheckpointError && new RegExp(`kvHeads ${kvHeads} must be a multiple of the checkpoint's 2 KV heads that divides its 4 query heads`).test(e.message));
   }
+});
+
+test('--rope-scale: the file\'s rope.freq_base is θ·s^(d/(d−2)) (NTK-aware), the weights unchanged; a scale below 1 refused', async () => {
+  const dir = randomCheckpoint('rope-scale', 6, '');
+  const scaled = join(tmp, 'rope2.gguf');
+  const plainFile = join(tmp, 'rope1.gguf');
+  await exportGguf(readCheckpoint(dir), scaled, { plan: quantPlans.f32, ropeScale: 2 });
+  await exportGguf(readCheckpoint(dir), plainFile, { plan: quantPlans.f32 });
+  const file = await readGguf(scaled);
+  const theta = file.metadata.get('llama.rope.freq_base') as number;
+  assert.equal(theta, Math.fround(ntkRopeTheta(10000, 16, 2)));
+  assert.ok(Math.abs(theta - 10000 * 2 ** (16 / 14)) < 0.01, `θ ${theta}`);
+  assert.equal(readModelConfig(file).rope.theta, theta);
+  const plain = await readGguf(plainFile);
+  assert.equal(plain.metadata.get('llama.rope.freq_base'), 10000, 'no --rope-scale: the checkpoint\'s θ');
+  for (const t of plain.tensors) {
+    const other = file.tensors.find((x) => x.name === t.name)!;
+    assert.deepEqual(await readTensorData(file, other), await readTensorData(plain, t), `${t.name}: the same bytes`);
+  }
+  await assert.rejects(exportGguf(readCheckpoint(dir), join(tmp, 'bad.gguf'), { ropeScale: 0.5 }), /ropeScale 0.5 must be a number >= 1/);
 });
 
 /** One small checkpoint exported with plan 'mixed', shared by the tests below. */
