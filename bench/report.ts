@@ -77,11 +77,11 @@ export function renderTables(results: readonly { file: string; result: BenchResu
         p ? gbs(p.matmul.bytesPerSecond) : '-', p ? pct(p.matmul.bytesPerSecond / m.run.copyBytesPerSecond) : '-']));
     }
     out.push('\nDecode matmuls by weight (one dense decodeStep; a weight\'s dispatches of all layers in one timed pass; µs alone = each dispatch in its own pass; MB = weight bytes in the GPU layout):\n');
-    out.push(table(['model', 'type', 'weight', 'dispatches', 'MB', 'µs', 'µs alone', 'GB/s', '/ copy bandwidth']));
+    out.push(table(['model', 'type', 'context', 'weight', 'dispatches', 'MB', 'µs', 'µs alone', 'GB/s', '/ copy bandwidth']));
     for (const m of short) {
       const p = m.model.runs.find((r) => r.mode === 'dense')?.profile;
       for (const r of p?.matmul.roles ?? []) {
-        out.push(row([m.model.model, m.model.weightType, r.role, r.count, (r.bytes / 1e6).toFixed(1), r.us.toFixed(1), r.aloneUs.toFixed(1), gbs(r.bytesPerSecond), pct(r.bytesPerSecond / m.run.copyBytesPerSecond)]));
+        out.push(row([m.model.model, m.model.weightType, m.model.context, r.role, r.count, (r.bytes / 1e6).toFixed(1), r.us.toFixed(1), r.aloneUs.toFixed(1), gbs(r.bytesPerSecond), pct(r.bytesPerSecond / m.run.copyBytesPerSecond)]));
       }
     }
     out.push('\nOne dense decodeStep by kernel (µs per step: each kernel\'s dispatches in one timed pass, in step order):\n');
